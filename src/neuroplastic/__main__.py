@@ -1,0 +1,3 @@
+from neuroplastic.cli import main
+
+raise SystemExit(main())
