@@ -1,0 +1,169 @@
+"""The ``neuroplastic`` command: list, describe, run and reproduce experiments; fetch and list data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from neuroplastic.core.divergence import DivergenceError
+from neuroplastic.core.progress import set_quiet
+from neuroplastic.runs.config import ConfigError, config_to_yaml, describe_fields
+from neuroplastic.runs.folder import RunFolderConflict
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neuroplastic",
+        description="Biologically plausible learning rules: run and reproduce the papers' experiments.",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (automatic when not a terminal)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("list", help="every registered experiment with a one-line description")
+
+    describe = commands.add_parser("describe", help="an experiment's config keys, types and defaults")
+    describe.add_argument("experiment")
+    describe.add_argument("--quick", action="store_true", help="show the quick variant's values")
+
+    run = commands.add_parser("run", help="run one experiment into a run folder")
+    run.add_argument("experiment")
+    _add_run_options(run)
+    run.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, 0)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value (repeatable); see `neuroplastic describe EXPERIMENT`",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="run folder (default: runs/EXPERIMENT/<config hash>-seed<seed>)",
+    )
+
+    reproduce = commands.add_parser("reproduce", help="run every registered experiment and write one report")
+    _add_run_options(reproduce)
+    reproduce.add_argument("--seed", type=int, default=None, help="random seed for every experiment")
+    reproduce.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: runs/reproduce or runs/reproduce-quick)",
+    )
+
+    data = commands.add_parser("data", help="fetch data sets into the cache, or list the cache")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    fetch = data_commands.add_parser("fetch", help="fetch a data set (or all) into the cache")
+    fetch.add_argument("names", nargs="+", metavar="NAME", help="a data set name, or `all`")
+    fetch.add_argument("--force", action="store_true", help="fetch again even if cached and valid")
+    fetch.add_argument("--root", type=Path, default=None, help="folder holding user-supplied files (EMNIST, CIFAR-10)")
+    data_commands.add_parser("list", help="what is cached, where, and its size")
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="the fast variant (≤ 2 minutes on a 2-core CPU)")
+    parser.add_argument("--device", default=None, help="cpu (default) or cuda")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``neuroplastic`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    if args.quiet:
+        set_quiet(True)
+    command_line = ["neuroplastic", *(sys.argv[1:] if argv is None else argv)]
+    try:
+        return _dispatch(args, command_line)
+    except (ConfigError, KeyError, RunFolderConflict, ValueError) as err:
+        message = err.args[0] if isinstance(err, KeyError) else str(err)
+        print(f"neuroplastic: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except DivergenceError as err:
+        print(f"neuroplastic: run diverged: {err}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace, command_line: list[str]) -> int:
+    from neuroplastic.experiments import EXPERIMENTS, get_experiment
+    from neuroplastic.runs.runner import build_config, default_run_path, reproduce, run_experiment
+
+    if args.command == "list":
+        width = max(len(name) for name in EXPERIMENTS)
+        for name, experiment in sorted(EXPERIMENTS.items()):
+            print(f"{name:<{width}}  {experiment.description}")
+        return 0
+    if args.command == "describe":
+        experiment = get_experiment(args.experiment)
+        config = experiment.config_class.quick() if args.quick else experiment.config_class()
+        print(f"{experiment.name}: {experiment.description}\npaper: {experiment.paper}\n")
+        print(f"keys and types (--set KEY=VALUE):\n{describe_fields(experiment.config_class)}\n")
+        print(("quick" if args.quick else "full") + " config:\n" + config_to_yaml(config))
+        return 0
+    if args.command == "run":
+        experiment = get_experiment(args.experiment)
+        config = build_config(
+            experiment, quick=args.quick, overrides=args.overrides, seed=args.seed, device=args.device
+        )
+        path = args.out or default_run_path(experiment, config)
+        outcome = run_experiment(experiment, config, path, argv=command_line)
+        state = "already finished; skipped" if outcome.skipped else "finished"
+        print(f"{experiment.name}: {state}. Run folder: {outcome.path}")
+        for row in experiment.summarize(outcome.results):
+            print(
+                f"  {row.quantity}: {row.ours:.4g}" if isinstance(row.ours, float) else f"  {row.quantity}: {row.ours}"
+            )
+        return 0
+    if args.command == "reproduce":
+        out = args.out or Path("runs/reproduce-quick" if args.quick else "runs/reproduce")
+        entries = reproduce(
+            list(EXPERIMENTS.values()),
+            out,
+            quick=args.quick,
+            seed=args.seed,
+            device=args.device,
+            argv=command_line,
+        )
+        print(f"report: {out / 'report.md'}")
+        return EXIT_FAILED if any(e.error for e in entries) else 0
+    return _data_command(args)
+
+
+def _data_command(args: argparse.Namespace) -> int:
+    from neuroplastic import data
+
+    if args.data_command == "list":
+        for entry in data.cached():
+            print(_format_cache_entry(entry))
+        print(f"cache: {data.data_dir()}")
+        return 0
+    names = list(data.dataset_names()) if args.names == ["all"] else args.names
+    unknown = [n for n in names if n not in data.dataset_names()]
+    if unknown:
+        raise ValueError(f"unknown data set(s) {unknown}; known: {', '.join(data.dataset_names())}, all")
+    failed = []
+    for name in names:
+        try:
+            provenance = data.fetch(name, force=args.force, root=args.root)
+            print(f"{name}: ok (source: {provenance['source']})")
+        except data.DataUnavailableError as err:
+            failed.append(name)
+            print(f"{name}: not available\n{err}", file=sys.stderr)
+    return EXIT_FAILED if failed else 0
+
+
+def _format_cache_entry(entry: dict) -> str:
+    if not entry.get("cached"):
+        return f"{entry['name']:<16} not cached"
+    size_mb = entry.get("size_bytes", 0) / 1e6
+    return f"{entry['name']:<16} {size_mb:8.1f} MB  {entry.get('path')}  (source: {entry.get('source')})"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

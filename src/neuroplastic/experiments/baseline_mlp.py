@@ -1,0 +1,261 @@
+"""``baseline-mlp``: plain backprop MLP on MNIST and Fashion-MNIST, online (batch 1, one pass) and mini-batch.
+
+The default network is the 5-layer net of Shervani-Tabar & Rosenbaum (2023, Fig. 1): 784-170-130-100-70-10,
+softplus (β = 10), no biases, Xavier init, so later experiments can use these numbers as their backprop
+baseline. Online mode: one SGD step per training image, one pass. Mini-batch mode: shuffled mini-batches
+for a few epochs (Adam by default, the "engineering tricks" reference).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from neuroplastic.core.devices import resolve_device
+from neuroplastic.core.divergence import check_finite
+from neuroplastic.core.mlp import Activation, mlp
+from neuroplastic.core.progress import progress
+from neuroplastic.core.seeding import make_generator
+from neuroplastic.data import DataUnavailableError, LabelledImages, load, synthetic_images
+from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.folder import RunDir
+
+DatasetName = Literal["mnist", "fashion_mnist"]
+Mode = Literal["online", "minibatch"]
+_LABELS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineMLPConfig(ExperimentConfig):
+    """Backprop MLP baseline. ``train_subset``/``test_subset`` of 0 mean the whole split."""
+
+    datasets: tuple[DatasetName, ...] = ("mnist", "fashion_mnist")
+    modes: tuple[Mode, ...] = ("online", "minibatch")
+    hidden: tuple[int, ...] = (170, 130, 100, 70)
+    activation: Activation = "softplus"
+    softplus_beta: float = 10.0
+    bias: bool = False
+    online_lr: float = 0.01
+    minibatch_optimizer: Literal["sgd", "adam"] = "adam"
+    minibatch_lr: float = 1e-3
+    batch_size: int = 100
+    epochs: int = 5
+    eval_every: int = 5000
+    train_subset: int = 0
+    test_subset: int = 0
+    synthetic_fallback: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.datasets or not self.modes:
+            raise ValueError("datasets and modes must each name at least one entry")
+        for name in ("online_lr", "minibatch_lr", "softplus_beta"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("batch_size", "epochs", "eval_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.train_subset < 0 or self.test_subset < 0:
+            raise ValueError("train_subset and test_subset must be >= 0 (0 = whole split)")
+
+    @classmethod
+    def quick(cls) -> BaselineMLPConfig:
+        """MNIST only: one full online pass and one mini-batch epoch; synthetic digits if MNIST is unreachable."""
+        return cls(datasets=("mnist",), epochs=1, synthetic_fallback=True)
+
+
+def _load_split(config: BaselineMLPConfig, name: str, split: str, run_dir: RunDir) -> LabelledImages:
+    try:
+        data = load(name, split)
+    except DataUnavailableError:
+        if not config.synthetic_fallback:
+            raise
+        n = 60000 if split == "train" else 10000
+        data = synthetic_images(n, seed=config.seed, split=split)
+    run_dir.record_data(data.provenance)
+    size = config.train_subset if split == "train" else config.test_subset
+    return data.subset(torch.arange(min(size, len(data)))) if size else data
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: LabelledImages, device: torch.device, chunk: int = 2000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on all of ``data``."""
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(data), chunk):
+        x, y = data.batch(torch.arange(start, min(start + chunk, len(data))), flatten=True, device=device)
+        logits = model(x)
+        total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+    return total_loss / len(data), correct / len(data)
+
+
+def _epoch_order(seed: int, phase: int, epoch: int, n_train: int) -> torch.Tensor:
+    """The sample order of one epoch: a permutation that depends only on (seed, phase, epoch)."""
+    return torch.randperm(n_train, generator=make_generator(seed, phase, epoch))
+
+
+def _train_phase(
+    config: BaselineMLPConfig,
+    mode: Mode,
+    phase: int,
+    train: LabelledImages,
+    test: LabelledImages,
+    run_dir: RunDir,
+    device: torch.device,
+    resume: dict[str, Any] | None,
+    checkpoint_extra: dict[str, Any],
+) -> dict[str, Any]:
+    n_train = len(train)
+    batch = 1 if mode == "online" else config.batch_size
+    steps_per_epoch = math.ceil(n_train / batch)
+    steps = n_train if mode == "online" else config.epochs * steps_per_epoch
+    eval_interval = max(1, config.eval_every // batch) if mode == "online" else steps_per_epoch
+
+    sizes = [train.images[0].numel(), *config.hidden, train.n_classes]
+    init = make_generator(config.seed, phase // len(config.modes), 1)  # same init for both modes of a dataset
+    model = mlp(sizes, activation=config.activation, beta=config.softplus_beta, bias=config.bias, generator=init)
+    model.to(device)
+    if mode == "online":
+        optimizer: torch.optim.Optimizer = torch.optim.SGD(model.parameters(), lr=config.online_lr)
+    elif config.minibatch_optimizer == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.minibatch_lr)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.minibatch_lr)
+
+    step, curve, seconds = 0, [], 0.0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        step, curve, seconds = resume["step"], resume["curve"], resume["seconds"]
+    else:
+        loss, acc = evaluate(model, test, device)
+        curve.append([0, loss, acc])
+        run_dir.log(phase=phase, mode=mode, dataset=train.name, samples=0, test_loss=loss, test_accuracy=acc)
+
+    bar = progress(range(step, steps), total=steps, initial=step, desc=f"{train.name} {mode}")
+    order, order_epoch = None, -1
+    tick = time.perf_counter()
+    for step in bar:
+        epoch, position = divmod(step, steps_per_epoch)
+        if epoch != order_epoch:
+            order, order_epoch = _epoch_order(config.seed, phase, epoch, n_train), epoch
+        x, y = train.batch(order[position * batch : (position + 1) * batch], flatten=True, device=device)
+        loss = F.cross_entropy(model(x), y)
+        check_finite(loss.detach(), step=step, what=f"training loss ({train.name}, {mode})")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        done = step + 1
+        if done % eval_interval == 0 or done == steps:
+            seconds += time.perf_counter() - tick
+            test_loss, test_acc = evaluate(model, test, device)
+            samples = (done // steps_per_epoch) * n_train + min((done % steps_per_epoch) * batch, n_train)
+            curve.append([samples, test_loss, test_acc])
+            run_dir.log(
+                phase=phase,
+                mode=mode,
+                dataset=train.name,
+                samples=samples,
+                test_loss=test_loss,
+                test_accuracy=test_acc,
+                train_loss=loss.item(),
+            )
+            run_dir.save_checkpoint(
+                {
+                    **checkpoint_extra,
+                    "phase": phase,
+                    "step": done,
+                    "curve": curve,
+                    "seconds": seconds,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                }
+            )
+            tick = time.perf_counter()
+    final = curve[-1]
+    return {
+        "test_loss": final[1],
+        "test_accuracy": final[2],
+        "train_samples_seen": final[0],
+        "train_seconds": round(seconds, 2),
+        "curve": curve,
+    }
+
+
+def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
+    """Train every (dataset, mode) pair in turn; checkpoints at each evaluation make a killed run resume."""
+    device = resolve_device(config.device)
+    state = run_dir.load_checkpoint()
+    completed: dict[str, dict[str, Any]] = state["completed"] if state else {}
+    phases = [(d, m) for d in config.datasets for m in config.modes]
+    notes = []
+    for phase, (dataset, mode) in enumerate(phases):
+        key = f"{dataset}/{mode}"
+        if key in completed:
+            continue
+        train = _load_split(config, dataset, "train", run_dir)
+        test = _load_split(config, dataset, "test", run_dir)
+        if train.name == "synthetic":
+            note = f"{_LABELS[dataset]} was unreachable: synthetic 28×28 digits were used instead."
+            notes = sorted(set(notes) | {note})
+        resume = state if state is not None and state["phase"] == phase else None
+        completed[key] = _train_phase(
+            config, mode, phase, train, test, run_dir, device, resume, {"completed": completed}
+        )
+        state = None
+    results: dict[str, Any] = {dataset: {} for dataset in config.datasets}
+    for key, value in completed.items():
+        dataset, mode = key.split("/")
+        results[dataset][mode] = value
+    figure_path = _plot_curves(config, results, run_dir)
+    return {"results": results, "figures": [figure_path], "notes": notes}
+
+
+def _plot_curves(config: BaselineMLPConfig, results: dict[str, Any], run_dir: RunDir) -> str:
+    figure, axes = new_figure(len(config.datasets))
+    for ax, dataset in zip(axes, config.datasets, strict=True):
+        for mode, style in (("online", "-o"), ("minibatch", "-s")):
+            if mode in results[dataset]:
+                curve = torch.tensor(results[dataset][mode]["curve"])
+                ax.plot(curve[:, 0].clamp(min=1), 100 * curve[:, 2], style, ms=3, label=mode)
+        ax.set_xscale("log")
+        ax.set_xlabel("training samples seen")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(_LABELS[dataset])
+        ax.legend()
+    path = run_dir.save_figure(figure, "learning_curves")
+    close(figure)
+    return path
+
+
+def summarize(results: dict[str, Any]) -> list[ReportRow]:
+    """Test accuracy per dataset and mode (no published target: this is the baseline later papers use)."""
+    rows = []
+    for dataset, modes in results["results"].items():
+        for mode, r in modes.items():
+            what = "online, batch 1, one pass" if mode == "online" else "mini-batch"
+            rows.append(
+                ReportRow(
+                    f"{_LABELS[dataset]} test accuracy ({what}, {r['train_samples_seen']} samples)",
+                    r["test_accuracy"],
+                    None,
+                    "baseline for later experiments",
+                )
+            )
+    return rows
+
+
+EXPERIMENT = Experiment(
+    name="baseline-mlp",
+    description="Backprop MLP on MNIST and Fashion-MNIST: online (batch 1, one pass) and mini-batch.",
+    paper="Baselines",
+    config_class=BaselineMLPConfig,
+    run=run,
+    summarize=summarize,
+)

@@ -1,0 +1,25 @@
+"""Run folders, resumable runs, configs and reports."""
+
+from neuroplastic.runs.atomic import atomic_write, atomic_write_bytes, atomic_write_json, atomic_write_text
+from neuroplastic.runs.config import (
+    ConfigError,
+    apply_overrides,
+    config_from_dict,
+    config_hash,
+    config_to_dict,
+)
+from neuroplastic.runs.folder import RunDir, RunFolderConflict
+
+__all__ = [
+    "ConfigError",
+    "RunDir",
+    "RunFolderConflict",
+    "apply_overrides",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "config_from_dict",
+    "config_hash",
+    "config_to_dict",
+]

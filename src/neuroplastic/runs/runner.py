@@ -1,0 +1,116 @@
+"""Run one experiment into its folder (skip if finished, resume if interrupted), or all of them."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from neuroplastic.core.devices import resolve_device
+from neuroplastic.core.seeding import seed_everything
+from neuroplastic.experiments.base import Experiment, ExperimentConfig
+from neuroplastic.runs.atomic import atomic_write_json, atomic_write_text
+from neuroplastic.runs.config import apply_overrides, config_hash
+from neuroplastic.runs.environment import environment
+from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.report import ReportEntry, render_report
+
+
+@dataclass
+class RunOutcome:
+    """Where a run lives, its results, and whether it was skipped because it had already finished."""
+
+    path: Path
+    results: dict[str, Any]
+    skipped: bool
+
+
+def build_config(
+    experiment: Experiment,
+    *,
+    quick: bool = False,
+    overrides: list[str] | tuple[str, ...] = (),
+    seed: int | None = None,
+    device: str | None = None,
+) -> ExperimentConfig:
+    """The experiment's full (or ``quick``) config with ``--seed``, ``--device`` and ``--set`` applied."""
+    config = experiment.config_class.quick() if quick else experiment.config_class()
+    flags = [f"seed={seed}"] if seed is not None else []
+    flags += [f"device={device}"] if device is not None else []
+    return apply_overrides(config, [*flags, *overrides])
+
+
+def default_run_path(experiment: Experiment, config: ExperimentConfig, root: Path = Path("runs")) -> Path:
+    """``runs/<experiment>/<config hash>-seed<seed>``: the same config and seed always map to the same folder."""
+    return root / experiment.name / f"{config_hash(config)}-seed{config.seed}"
+
+
+def run_experiment(
+    experiment: Experiment, config: ExperimentConfig, path: Path, *, argv: list[str] | None = None
+) -> RunOutcome:
+    """Run ``experiment`` into ``path``: skip a finished run, resume an interrupted one, write its report."""
+    resolve_device(config.device)
+    run_dir = RunDir.prepare(path, experiment=experiment.name, config=config, argv=argv)
+    if run_dir.is_finished:
+        return RunOutcome(run_dir.path, run_dir.read_results(), skipped=True)
+    seed_everything(config.seed)
+    start = time.perf_counter()
+    results = experiment.run(config, run_dir)
+    results = {**results, "experiment": experiment.name, "wall_time_s": round(time.perf_counter() - start, 2)}
+    run_dir.write_results(results)
+    report = run_dir.path / "report.md"
+    atomic_write_text(
+        report,
+        render_report(
+            [ReportEntry(experiment, run_dir.path, results)],
+            report,
+            title=f"neuroplastic run: {experiment.name}",
+        ),
+    )
+    return RunOutcome(run_dir.path, results, skipped=False)
+
+
+def reproduce(
+    experiments: list[Experiment],
+    out: Path,
+    *,
+    quick: bool,
+    seed: int | None = None,
+    device: str | None = None,
+    argv: list[str] | None = None,
+    echo=print,
+) -> list[ReportEntry]:
+    """Run every experiment into ``out/<name>``, then write ``out/report.md`` and ``out/summary.json``.
+
+    A failing experiment is reported with its error and does not stop the others.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for experiment in experiments:
+        config = build_config(experiment, quick=quick, seed=seed, device=device)
+        path = out / experiment.name
+        echo(f"[{experiment.name}] running into {path}")
+        try:
+            outcome = run_experiment(experiment, config, path, argv=argv)
+            entries.append(ReportEntry(experiment, outcome.path, outcome.results))
+            echo(f"[{experiment.name}] {'already finished' if outcome.skipped else 'done'}")
+        except Exception as err:  # noqa: BLE001 - one failure must not stop the other experiments
+            echo(f"[{experiment.name}] FAILED: {err}")
+            entries.append(ReportEntry(experiment, path, error=f"{type(err).__name__}: {err}"))
+            atomic_write_text(path / "error.txt", traceback.format_exc())
+    title = "neuroplastic reproduce" + (" --quick" if quick else "")
+    atomic_write_text(out / "report.md", render_report(entries, out / "report.md", title=title))
+    atomic_write_json(
+        out / "summary.json",
+        {
+            "quick": quick,
+            "environment": environment(device=device or "cpu", seed=seed if seed is not None else 0, argv=argv),
+            "experiments": {
+                e.experiment.name: {"run_folder": e.experiment.name, "results": e.results, "error": e.error}
+                for e in entries
+            },
+        },
+    )
+    return entries

@@ -1,0 +1,69 @@
+from dataclasses import dataclass
+
+from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.runner import build_config, default_run_path, reproduce
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToyConfig(ExperimentConfig):
+    value: float = 2.0
+    fail: bool = False
+
+    @classmethod
+    def quick(cls):
+        return cls(value=1.0)
+
+
+def toy_run(config, run_dir):
+    if config.fail:
+        raise RuntimeError("deliberate failure")
+    figure, (ax,) = new_figure()
+    ax.plot([0, 1], [0, config.value])
+    path = run_dir.save_figure(figure, "line")
+    close(figure)
+    return {"value": config.value, "figures": [path], "notes": ["a toy note"]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailingConfig(ToyConfig):
+    fail: bool = True
+
+
+def toy(name, paper, config_class=ToyConfig):
+    return Experiment(
+        name,
+        f"{name} description",
+        paper,
+        config_class,
+        toy_run,
+        lambda r: [ReportRow("value", r["value"], 1.0, "Toy et al. (2020)")],
+    )
+
+
+def test_build_config_applies_quick_seed_device_and_overrides():
+    exp = toy("a", "Paper A")
+    assert build_config(exp).value == 2.0
+    cfg = build_config(exp, quick=True, seed=4, device="cpu", overrides=["value=3"])
+    assert (cfg.value, cfg.seed, cfg.device) == (3.0, 4, "cpu")
+    assert default_run_path(exp, cfg).parts[:2] == ("runs", "a")
+    assert default_run_path(exp, cfg).name.endswith("-seed4")
+
+
+def test_reproduce_writes_one_report_with_a_table_per_paper(tmp_path):
+    experiments = [toy("a", "Paper A"), toy("b", "Paper B"), toy("c", "Paper A", FailingConfig)]
+    messages = []
+    entries = reproduce(experiments, tmp_path, quick=True, echo=messages.append)
+    assert [e.error is None for e in entries] == [True, True, False]
+    report = (tmp_path / "report.md").read_text()
+    assert report.index("## Paper A") < report.index("### `a`") < report.index("### `c`") < report.index("## Paper B")
+    assert "| value | 1 | 1 | Toy et al. (2020) |" in report
+    assert "![line](a/figures/line.png)" in report and (tmp_path / "a" / "figures" / "line.png").exists()
+    assert "**Failed:** RuntimeError: deliberate failure" in report
+    assert "deliberate failure" in (tmp_path / "c" / "error.txt").read_text()
+    assert "- a toy note" in report
+    assert (tmp_path / "summary.json").exists() and (tmp_path / "a" / "report.md").exists()
+    # A second reproduce skips the finished runs and retries the failed one.
+    messages.clear()
+    reproduce(experiments, tmp_path, quick=True, echo=messages.append)
+    assert "[a] already finished" in messages and "[c] FAILED: deliberate failure" in messages

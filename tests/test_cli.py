@@ -1,0 +1,49 @@
+import subprocess
+import sys
+
+import pytest
+
+from neuroplastic.cli import main
+
+
+def test_list_shows_every_experiment(capsys):
+    from neuroplastic.experiments import EXPERIMENTS
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name, experiment in EXPERIMENTS.items():
+        assert name in out and experiment.description in out
+
+
+def test_describe_lists_keys_and_types(capsys):
+    assert main(["describe", "baseline-mlp", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "online_lr: float" in out and "quick config:" in out
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [(["nosuchkey=1"], "unknown key 'nosuchkey'"), (["online_lr=abc"], "bad value for online_lr (float)")],
+)
+def test_bad_set_fails_fast_with_valid_keys(tmp_path, capsys, overrides, expected):
+    args = ["run", "baseline-mlp", "--out", str(tmp_path / "r")]
+    for item in overrides:
+        args += ["--set", item]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "valid keys and types" in err and "hidden: comma-separated list of int" in err
+    assert not (tmp_path / "r").exists()  # failed before any work started
+
+
+def test_unknown_experiment_lists_registered(capsys):
+    assert main(["run", "nope"]) == 2
+    assert "registered: baseline-mlp" in capsys.readouterr().err
+
+
+def test_console_script_exit_code():
+    result = subprocess.run(
+        [sys.executable, "-m", "neuroplastic", "run", "baseline-mlp", "--set", "lr=abc"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "unknown key 'lr'" in result.stderr
