@@ -44,4 +44,4 @@ def test_synthetic_images_are_learnable():
     xt, yt = test.batch(slice(None), flatten=True)
     means = torch.stack([x[y == c].mean(0) for c in range(10)])
     accuracy = (torch.cdist(xt, means).argmin(1) == yt).float().mean().item()
-    assert 0.3 < accuracy < 0.98  # far above chance (0.1), not trivially separable
+    assert 0.6 < accuracy < 0.995  # far above chance (0.1), yet noisy: not every sample is classified right

@@ -121,7 +121,7 @@ class OfficialFiles:
 
     def manual_hint(self, request: Request) -> str:
         """Say which files to download."""
-        return f"download {', '.join(self.base_url + r for r in self.members.values())} and pass root=DIR"
+        return f"download {', '.join(self.members.values())} from {self.base_url} into DIR and pass root=DIR"
 
 
 @dataclass(frozen=True)
@@ -336,4 +336,5 @@ class UserDirectory:
     def manual_hint(self, request: Request) -> str:
         """Say which files the directory must hold."""
         hint = f" or set ${self.env_var}=DIR" if self.env_var else ""
-        return f"put {', '.join(self.members.values())} in a directory DIR and pass root=DIR{hint}"
+        names = ", ".join(self.members.values())
+        return f"put {names} (plain or .gz) in a directory DIR and pass root=DIR{hint}"

@@ -16,7 +16,7 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "linear": lambda x: x,
 }
 _SPLIT_STREAMS = {"train": 1, "test": 2}
-_MAX_SHIFT = 3
+_MAX_SHIFT = 2
 
 
 def _generator(seed: int, stream: int = 0) -> torch.Generator:
@@ -91,7 +91,7 @@ def synthetic_images(
     channels, (height, width) = (shape[0], shape[1:]) if len(shape) == 3 else (1, shape)
     proto_gen = _generator(seed)
     shared, specific = (_blobs(k, channels, height, width, proto_gen) for k in (1, n_classes))
-    prototypes = 0.5 * shared + 0.5 * specific
+    prototypes = (0.4 * shared + 0.6 * specific - 0.45).clamp(min=0) / 0.55  # dark background, like digits
 
     offsets = range(-_MAX_SHIFT, _MAX_SHIFT + 1)
     shifted = torch.stack([torch.roll(prototypes, (dy, dx), dims=(2, 3)) for dy in offsets for dx in offsets])
@@ -100,7 +100,7 @@ def synthetic_images(
     labels = _balanced_labels(n, n_classes, gen)
     contrast = 0.6 + 0.4 * torch.rand(n, 1, 1, 1, generator=gen)
     shift = torch.randint(len(shifted), (n,), generator=gen)
-    images = contrast * shifted[shift, labels] + 0.35 * torch.randn(n, channels, height, width, generator=gen)
+    images = contrast * shifted[shift, labels] + 0.3 * torch.randn(n, channels, height, width, generator=gen)
     pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8)
     return LabelledImages(
         images=pixels if len(shape) == 3 else pixels[:, 0],
