@@ -137,13 +137,15 @@ def _dispatch(args: argparse.Namespace, command_line: list[str]) -> int:
 
 def _data_command(args: argparse.Namespace) -> int:
     from neuroplastic import data
+    from neuroplastic.data.sources import dataset_spec
 
     if args.data_command == "list":
         for entry in data.cached():
             print(_format_cache_entry(entry))
         print(f"cache: {data.data_dir()}")
         return 0
-    names = list(data.dataset_names()) if args.names == ["all"] else args.names
+    fetch_all = args.names == ["all"]
+    names = data.dataset_names() if fetch_all else args.names
     unknown = [n for n in names if n not in data.dataset_names()]
     if unknown:
         raise ValueError(f"unknown data set(s) {unknown}; known: {', '.join(data.dataset_names())}, all")
@@ -151,18 +153,20 @@ def _data_command(args: argparse.Namespace) -> int:
     for name in names:
         try:
             provenance = data.fetch(name, force=args.force, root=args.root)
-            print(f"{name}: ok (source: {provenance['source']})")
         except data.DataUnavailableError as err:
-            failed.append(name)
-            print(f"{name}: not available\n{err}", file=sys.stderr)
+            optional = fetch_all and dataset_spec(name).needs_user_files
+            print(f"{name}: {'skipped' if optional else 'FAILED'}: {err}", file=sys.stderr)
+            failed += [] if optional else [name]
+            continue
+        print(f"{name}: ok (source: {provenance['source']}, cache: {data.data_dir() / name})")
     return EXIT_FAILED if failed else 0
 
 
 def _format_cache_entry(entry: dict) -> str:
-    if not entry.get("cached"):
-        return f"{entry['name']:<16} not cached"
-    size_mb = entry.get("size_bytes", 0) / 1e6
-    return f"{entry['name']:<16} {size_mb:8.1f} MB  {entry.get('path')}  (source: {entry.get('source')})"
+    if not entry["cached"]:
+        return f"{entry['dataset']:<16} not cached"
+    size_mb = entry["size_bytes"] / 1e6
+    return f"{entry['dataset']:<16} {size_mb:8.1f} MB  {entry['path']}  (source: {entry['source']})"
 
 
 if __name__ == "__main__":

@@ -1,11 +1,8 @@
-import os
-import stat
 from pathlib import Path
 
 import pytest
 
 from neuroplastic.data import data_dir
-from neuroplastic.data.cache import atomic_write_bytes
 
 
 def test_env_var_overrides(monkeypatch, tmp_path):
@@ -29,12 +26,3 @@ def test_platform_defaults(monkeypatch, platform, env, expected):
         monkeypatch.setenv(key, value)
     monkeypatch.setattr("sys.platform", platform)
     assert data_dir() == expected
-
-
-def test_atomic_write_leaves_no_temporary_files(tmp_path):
-    dest = tmp_path / "sub" / "f.bin"
-    atomic_write_bytes(dest, b"one")
-    atomic_write_bytes(dest, b"two")
-    assert dest.read_bytes() == b"two"
-    assert os.listdir(dest.parent) == ["f.bin"]
-    assert stat.S_IMODE(dest.stat().st_mode) == 0o644

@@ -106,7 +106,7 @@ def test_divergence_stops_with_the_step(tmp_path, offline, capsys):
         "--set",
         "test_subset=100",
         "--set",
-        "online_lr=1e8",
+        "online_lr=1e30",
         "--set",
         "hidden=16",
         "--set",

@@ -1,15 +1,10 @@
-"""Location of the data cache and atomic writes into it."""
+"""Location of the data cache."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 ENV_VAR = "NEUROPLASTIC_DATA"
 
@@ -28,31 +23,3 @@ def data_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".cache"
     return base / "neuroplastic"
-
-
-@contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest`` that atomically replaces it on success (removed on error)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    tmp.chmod(0o644)  # mkstemp creates 0600; cached files are ordinary readable files
-    try:
-        yield tmp
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def atomic_write_bytes(dest: Path, data: bytes) -> None:
-    """Write ``data`` to ``dest`` atomically (temporary file in the same directory, fsync, ``os.replace``)."""
-    with atomic_path(dest) as tmp, open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def atomic_write_json(dest: Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON to ``dest`` atomically."""
-    atomic_write_bytes(dest, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())

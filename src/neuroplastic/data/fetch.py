@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from neuroplastic.data.cache import atomic_write_bytes, atomic_write_json, data_dir
+from neuroplastic.core.atomic import atomic_write_bytes, atomic_write_json
+from neuroplastic.data.cache import data_dir
 from neuroplastic.data.checksums import hash_bytes, hash_file, sha256
 from neuroplastic.data.errors import DataUnavailableError, SourceFailed
 from neuroplastic.data.layouts import check_split

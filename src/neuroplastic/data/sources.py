@@ -40,6 +40,11 @@ class DatasetSpec:
         """The raw file names."""
         return self.layout.files
 
+    @property
+    def needs_user_files(self) -> bool:
+        """True when no package registry carries the data set: only its official site or the user can supply it."""
+        return not any(isinstance(s, NpmTarball | MnistHubWheel | DebPackage) for s in self.sources)
+
 
 _IDX_SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

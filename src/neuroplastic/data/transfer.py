@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from neuroplastic.data.cache import atomic_path
+from neuroplastic.core.atomic import atomic_path
 from neuroplastic.data.errors import SourceFailed
 
 HTTP_TIMEOUT_S = 10.0

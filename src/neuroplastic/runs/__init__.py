@@ -1,6 +1,6 @@
 """Run folders, resumable runs, configs and reports."""
 
-from neuroplastic.runs.atomic import atomic_write, atomic_write_bytes, atomic_write_json, atomic_write_text
+from neuroplastic.core.atomic import atomic_write, atomic_write_bytes, atomic_write_json, atomic_write_text
 from neuroplastic.runs.config import (
     ConfigError,
     apply_overrides,

@@ -155,7 +155,7 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 
 def config_to_yaml(config: Any) -> str:
     """The resolved config as YAML, fields in declaration order."""
-    return yaml.safe_dump(config_to_dict(config), sort_keys=False, default_flow_style=None)
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False, default_flow_style=False)
 
 
 def config_hash(config: Any) -> str:

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 import yaml
 
-from neuroplastic.runs.atomic import atomic_write, atomic_write_json, atomic_write_text
-from neuroplastic.runs.config import config_to_dict, config_to_yaml
+from neuroplastic.core.atomic import atomic_write, atomic_write_json, atomic_write_text
+from neuroplastic.runs.config import config_to_dict
 from neuroplastic.runs.environment import environment
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class RunDir:
                     "choose another --out folder or delete this one"
                 )
         else:
-            atomic_write_text(run.config_file, f"experiment: {experiment}\n" + config_to_yaml(config))
+            atomic_write_text(run.config_file, yaml.safe_dump(wanted, sort_keys=False, default_flow_style=False))
         if not run.is_finished:
             atomic_write_json(run.environment_file, environment(device=config.device, seed=config.seed, argv=argv))
         return run

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neuroplastic.core.atomic import atomic_write_json, atomic_write_text
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import seed_everything
 from neuroplastic.experiments.base import Experiment, ExperimentConfig
-from neuroplastic.runs.atomic import atomic_write_json, atomic_write_text
 from neuroplastic.runs.config import apply_overrides, config_hash
 from neuroplastic.runs.environment import environment
 from neuroplastic.runs.folder import RunDir

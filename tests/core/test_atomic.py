@@ -1,8 +1,9 @@
 import json
+import stat
 
 import pytest
 
-from neuroplastic.runs.atomic import atomic_write, atomic_write_json, atomic_write_text
+from neuroplastic.core.atomic import atomic_write, atomic_write_json, atomic_write_text
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):
@@ -11,6 +12,7 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     atomic_write_text(path, "new")
     assert path.read_text() == "new"
     assert [p.name for p in path.parent.iterdir()] == ["f.txt"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_interrupted_write_leaves_old_content_and_no_temp_file(tmp_path):
