@@ -243,8 +243,8 @@ def _plot_curves(config: BaselineMLPConfig, results: dict[str, Any], run_dir: Ru
         for mode, style in (("online", "-o"), ("minibatch", "-s")):
             if mode in results[dataset]:
                 curve = torch.tensor(results[dataset][mode]["curve"])
-                ax.plot(curve[:, 0], 100 * curve[:, 2], style, ms=3, label=mode)
-        ax.set_xlabel("training samples seen")
+                ax.plot(curve[:, 0] / 1000, 100 * curve[:, 2], style, ms=3, label=mode)
+        ax.set_xlabel("training samples seen (thousands)")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(_LABELS[dataset])
         ax.legend()
