@@ -1,0 +1,63 @@
+"""The feedforward pass v̂_l = f_l(v̂_{l-1}) with one autograd graph per layer (input detached)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from neuroplastic.pc.layers import PCLayers
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class Feedforward:
+    """Layer inputs u_l (= v̂_{l-1}, detached leaves) and outputs v̂_l with their per-layer graphs.
+
+    ``pullback(l, e)`` is the vector–Jacobian product J_l(v̂_{l-1})ᵀ e through layer l's recorded graph, so
+    the Jacobians at v̂ are reused by every inference step without recomputing the forward pass.
+    """
+
+    inputs: list[torch.Tensor]
+    outputs: list[torch.Tensor]
+    loss: torch.Tensor
+    dloss_dyhat: torch.Tensor
+
+    def pullback(self, l: int, e: torch.Tensor) -> torch.Tensor:
+        """J_l(v̂_{l-1})ᵀ e for layer l ≥ 2 (1-based)."""
+        (grad,) = torch.autograd.grad(self.outputs[l - 1], self.inputs[l - 1], e, retain_graph=True)
+        return grad
+
+    def vhat(self) -> list[torch.Tensor]:
+        """[x, v̂_1, ..., v̂_L], detached."""
+        return [self.inputs[0].detach(), *(out.detach() for out in self.outputs)]
+
+
+def feedforward(layers: PCLayers, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, *, graph: bool) -> Feedforward:
+    """Run the network once; record per-layer graphs if ``graph``; return ℒ(ŷ, y) and ∂ℒ/∂ŷ."""
+    inputs, outputs = [], []
+    current = x
+    for l in range(1, layers.depth + 1):
+        u = current.detach().requires_grad_(graph and l > 1)
+        with torch.set_grad_enabled(graph):
+            out = layers(l, u)
+        inputs.append(u)
+        outputs.append(out)
+        current = out
+    yhat = current.detach().requires_grad_(True)
+    with torch.enable_grad():
+        loss = loss_fn(yhat, y)
+        check_scalar_loss(loss)
+        (dloss_dyhat,) = torch.autograd.grad(loss, yhat)
+    return Feedforward(inputs, outputs, loss.detach(), dloss_dyhat)
+
+
+def check_scalar_loss(loss: object) -> None:
+    """The loss function must return a scalar tensor."""
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(
+            f"loss_fn(output, target) must return a scalar tensor, got {shape}; use a mean or sum reduction"
+        )

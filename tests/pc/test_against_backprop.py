@@ -1,0 +1,80 @@
+"""Oracle: the exact mode and fixed prediction (η = 1, n = L) reproduce backprop; η < 1 follows the closed form."""
+
+import pytest
+import torch
+
+from neuroplastic import pc
+
+
+def test_exact_mode_equals_autograd(case, backprop, relative_error):
+    model, loss_fn, x, y = case
+    expected = backprop(model, loss_fn, x, y)
+    result = pc.pc_backward(model, loss_fn, x, y, mode="exact")
+    for p, g in zip(model.parameters(), expected):
+        assert relative_error(p.grad, g) <= 1e-12
+    for l in range(1, len(model)):  # beliefs are activations minus gradients
+        assert torch.allclose(result.v[l], result.vhat[l] - result.eps[l], rtol=0, atol=0)
+
+
+def test_fixed_prediction_eta_one_n_depth_equals_autograd(case, backprop, relative_error):
+    model, loss_fn, x, y = case
+    expected = backprop(model, loss_fn, x, y)
+    pc.pc_backward(model, loss_fn, x, y, mode="fixed_pred", eta=1.0, n=len(model))
+    for p, g in zip(model.parameters(), expected):
+        assert relative_error(p.grad, g) <= 1e-10
+
+
+def test_fixed_prediction_one_step_short_gives_the_first_layer_no_update(case, backprop, relative_error):
+    model, loss_fn, x, y = case
+    expected = backprop(model, loss_fn, x, y)
+    pc.pc_backward(model, loss_fn, x, y, mode="fixed_pred", eta=1.0, n=len(model) - 1)
+    first = list(model[0].parameters())
+    assert all(p.grad is not None and torch.count_nonzero(p.grad) == 0 for p in first)
+    for p, g in list(zip(model.parameters(), expected))[len(first) :]:
+        assert relative_error(p.grad, g) <= 1e-10
+
+
+@pytest.mark.parametrize(("eta", "n"), [(0.1, 3), (0.1, 20), (0.5, 3), (0.5, 20)])
+def test_fixed_prediction_closed_form(case, eta, n):
+    model, loss_fn, x, y = case
+    result = pc.pc_backward(model, loss_fn, x, y, mode="fixed_pred", eta=eta, n=n, compare_with_backprop=True)
+    depth = len(model)
+    for l in range(1, depth + 1):
+        row = result.comparison[l]
+        expected = pc.fixed_pred_ratio(eta, n, depth, l)
+        assert row.norm_ratio == pytest.approx(expected, abs=1e-8)
+        if expected > 0:
+            assert row.cosine == pytest.approx(1.0, abs=1e-10)
+
+
+def test_comparison_uses_backprop_of_each_layer(case, backprop, layer_grads, relative_error):
+    model, loss_fn, x, y = case
+    expected = backprop(model, loss_fn, x, y)
+    result = pc.pc_backward(model, loss_fn, x, y, mode="strict", eta=0.1, n=5, compare_with_backprop=True)
+    ours = layer_grads(model)
+    start = 0
+    true = []
+    for child in model:
+        count = len(list(child.parameters()))
+        true.append(torch.cat([g.reshape(-1) for g in expected[start : start + count]]))
+        start += count
+    for l, (a, b) in enumerate(zip(ours, true), start=1):
+        assert result.comparison[l].relative_error == pytest.approx(relative_error(a, b), rel=1e-9)
+        cosine = (a @ b / (a.norm() * b.norm())).item()
+        assert result.comparison[l].cosine == pytest.approx(cosine, rel=1e-9)
+
+
+def test_float32_small_errors_do_not_cancel(tanh_mlp):
+    """Offsets, not differences of O(1) beliefs: tiny ∂ℒ/∂ŷ keeps the closed-form ratio in float32."""
+    torch.set_default_dtype(torch.float32)
+    model = tanh_mlp()
+    x, y = torch.randn(16, 8), torch.randint(0, 3, (16,))
+
+    def tiny_loss(output, target):
+        return 1e-6 * torch.nn.functional.cross_entropy(output, target)
+
+    result = pc.pc_backward(model, tiny_loss, x, y, mode="fixed_pred", eta=0.1, n=200, compare_with_backprop=True)
+    assert result.dloss_dyhat.abs().max() < 1e-6
+    for l in range(1, len(model) + 1):
+        assert result.comparison[l].norm_ratio == pytest.approx(pc.fixed_pred_ratio(0.1, 200, len(model), l), abs=1e-3)
+        assert result.comparison[l].relative_error < 1e-3
