@@ -1,0 +1,56 @@
+"""Reservoir computing for motor learning: FORCE/RLS, reward-modulated Hebbian learning and SUPERTREX.
+
+Pyle & Rosenbaum (2019); Sussillo & Abbott (2009); Hoerzer, Legenstein & Maass (2014).
+"""
+
+from neuroplastic.reservoir.lesions import Switches
+from neuroplastic.reservoir.network import Reservoir, ReservoirConfig
+from neuroplastic.reservoir.presets import PRESETS, Preset, preset
+from neuroplastic.reservoir.rls import RLS, NotApplicable, RLSConfig, rls_update_
+from neuroplastic.reservoir.rmhl import HOERZER2014, RMHL, RMHLConfig, phi, psi, rmhl_delta
+from neuroplastic.reservoir.simulate import FEEDBACK_DESCRIPTIONS, Feedback, Simulation, Trace
+from neuroplastic.reservoir.supertrex import Supertrex, SupertrexConfig, gate
+from neuroplastic.reservoir.tasks import (
+    BUTTERFLY_DIVISOR,
+    PlanarArm,
+    Task,
+    arm_task,
+    butterfly,
+    butterfly_task,
+    sum_of_sines,
+    sum_of_sines_task,
+)
+
+__all__ = [
+    "BUTTERFLY_DIVISOR",
+    "FEEDBACK_DESCRIPTIONS",
+    "HOERZER2014",
+    "PRESETS",
+    "RLS",
+    "RMHL",
+    "Feedback",
+    "NotApplicable",
+    "PlanarArm",
+    "Preset",
+    "RLSConfig",
+    "RMHLConfig",
+    "Reservoir",
+    "ReservoirConfig",
+    "Simulation",
+    "Supertrex",
+    "SupertrexConfig",
+    "Switches",
+    "Task",
+    "Trace",
+    "arm_task",
+    "butterfly",
+    "butterfly_task",
+    "gate",
+    "phi",
+    "preset",
+    "psi",
+    "rls_update_",
+    "rmhl_delta",
+    "sum_of_sines",
+    "sum_of_sines_task",
+]

@@ -1,0 +1,36 @@
+"""Per-seed uniform noise streams, drawn a chunk at a time so batched runs equal a loop over seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from neuroplastic.core.seeding import make_generator
+
+CHUNK = 250
+
+
+class NoiseStream:
+    """U[−1, 1] samples of shape ``(B, *shape)`` per call to :meth:`next`; element ``b`` uses only ``seeds[b]``.
+
+    Each seed has its own generator ``make_generator(seed, stream)``; samples are drawn ``CHUNK`` steps at a time,
+    so the values seen at step t never depend on the batch they were computed in.
+    """
+
+    def __init__(
+        self, seeds: Sequence[int], stream: int, shape: tuple[int, ...], *, dtype: torch.dtype, device: torch.device
+    ):
+        self.generators = [make_generator(seed, stream) for seed in seeds]
+        self.shape, self.dtype, self.device = shape, dtype, device
+        self.buffer = torch.empty(0)
+        self.position = CHUNK
+
+    def next(self) -> torch.Tensor:
+        """The next step's samples, shape ``(B, *shape)`` (a view into the current chunk)."""
+        if self.position == CHUNK:
+            draws = [torch.rand((CHUNK, *self.shape), generator=g, dtype=torch.float64) for g in self.generators]
+            self.buffer = (2 * torch.stack(draws, 1) - 1).to(self.device, self.dtype)
+            self.position = 0
+        self.position += 1
+        return self.buffer[self.position - 1]

@@ -1,0 +1,162 @@
+"""Reward-modulated Hebbian learning (node perturbation) on a noisy linear readout z = W r + ξ.
+
+Two forms share one update ΔW = η(t) Φ (z − z̄) rᵀ:
+Hoerzer, Legenstein & Maass (2014): Φ = H(ē − e) (binary), fixed ξ ~ U[−0.5, 0.5], η(t) = η₀/(1 + t/T_η);
+Pyle & Rosenbaum (2019): Φ = a_φ sign(ē − e)|ē − e|^{b_φ} (optionally only when e < ē), ξ ~ U[−β, β] with
+β = Ψ(ē) = a_ψ (10 ē)^{b_ψ}, constant η.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from neuroplastic.reservoir.lesions import NO_SWITCHES, Switches
+from neuroplastic.reservoir.noise import NoiseStream
+from neuroplastic.reservoir.tasks import Task
+
+_EXPLORATION_STREAM, _CORRUPTION_STREAM = 3, 4
+
+
+@dataclass(frozen=True, kw_only=True)
+class RMHLConfig:
+    """Constants of the exploratory rule (defaults: Pyle & Rosenbaum Task 1).
+
+    ``a_z``/``a_e``: per-step low-pass factors of z̄ and ē; ``cost_highpass``: the movement cost uses z₂ − z̄₂
+    ("exploratory", the authors' scripts) or z − z̄ of the total output ("total", ReScience's modification).
+    """
+
+    eta: float = 5e-4
+    eta_decay_steps: float = math.inf
+    psi_a: float = 0.025
+    psi_b: float = 0.25
+    beta0: float = 0.01
+    modulation: Literal["power", "binary"] = "power"
+    phi_a: float = 5.0
+    phi_b: float = 0.25
+    one_sided: bool = True
+    a_z: float = 0.2
+    a_e: float = 0.2
+    cost_highpass: Literal["exploratory", "total"] = "exploratory"
+
+    def __post_init__(self) -> None:
+        for name in ("a_z", "a_e"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"{name} must lie in (0, 1], got {getattr(self, name)}")
+        if self.eta < 0 or self.eta_decay_steps <= 0 or self.psi_a < 0 or self.beta0 < 0:
+            raise ValueError(f"eta, psi_a, beta0 must be >= 0 and eta_decay_steps > 0, got {self}")
+
+
+HOERZER2014 = RMHLConfig(
+    eta=5e-4, eta_decay_steps=20_000, psi_a=0.5, psi_b=0.0, beta0=0.5, modulation="binary", a_z=0.2, a_e=0.2
+)
+
+
+def psi(ebar: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    """Exploration amplitude Ψ(ē) = a (10 ē)^b."""
+    return a * (10 * ebar).pow(b)
+
+
+def phi(
+    delta: torch.Tensor,
+    *,
+    a: float = 5.0,
+    b: float = 0.25,
+    one_sided: bool = False,
+    binary: bool = False,
+) -> torch.Tensor:
+    """Modulation from the reward-prediction error δ = ē − e (positive when better than recent average).
+
+    Power form Φ = a sign(δ)|δ|^b (one-sided: 0 where δ < 0); binary form Φ = H(δ) (1 if δ > 0 else 0).
+    """
+    if binary:
+        return (delta > 0).to(delta.dtype)
+    out = a * torch.sign(delta) * delta.abs().pow(b)
+    return out.clamp(min=0) if one_sided else out
+
+
+def rmhl_delta(modulation: torch.Tensor, zhat: torch.Tensor, r: torch.Tensor, eta: float) -> torch.Tensor:
+    """ΔW = η Φ ẑ rᵀ for Φ (B,), high-passed output ẑ = z − z̄ (B, d), rates r (B, N); shape (B, d, N)."""
+    return eta * (modulation.view(-1, 1, 1) * zhat.unsqueeze(2)) * r.unsqueeze(1)
+
+
+class RMHL:
+    """Exploratory readout z = W r + ξ learned from a scalar error only (the rule of the module docstring).
+
+    The state is explicit: W (B, d, N), z̄ (B, d), ē (B,), β (B,). Per step: z̄ ← z̄ + a_z(z − z̄);
+    e = error(h(z), f) (+ cost); ē ← ē + a_e(e − ē); β ← Ψ(ē); W ← W + η(t) Φ(ē − e) (z − z̄) rᵀ.
+    """
+
+    def __init__(
+        self,
+        config: RMHLConfig,
+        n: int,
+        n_out: int,
+        seeds: Sequence[int],
+        *,
+        dtype: torch.dtype = torch.float64,
+        device: str | torch.device = "cpu",
+        switches: Switches = NO_SWITCHES,
+    ):
+        self.config, self.switches = config, switches
+        batch, device = len(seeds), torch.device(device)
+        self.W = torch.zeros(batch, n_out, n, dtype=dtype, device=device)
+        self.zbar = torch.zeros(batch, n_out, dtype=dtype, device=device)
+        self.zbar_total = torch.zeros(batch, n_out, dtype=dtype, device=device)
+        self.ebar = torch.zeros(batch, dtype=dtype, device=device)
+        self.beta = torch.full((batch,), config.beta0, dtype=dtype, device=device)
+        self.last_error = torch.zeros(batch, dtype=dtype, device=device)
+        self.z = torch.zeros(batch, n_out, dtype=dtype, device=device)
+        self.exploration = NoiseStream(seeds, _EXPLORATION_STREAM, (n_out,), dtype=dtype, device=device)
+        self.corruption = NoiseStream(seeds, _CORRUPTION_STREAM, (n_out,), dtype=dtype, device=device)
+
+    def check_task(self, task: Task) -> None:
+        """Any task with a scalar error works."""
+
+    def exploratory_output(self, r: torch.Tensor, step: int, *, explore: bool) -> torch.Tensor:
+        """z₂ = W r + ξ while exploring (plus any corruption); W r at test; 0 once lesioned."""
+        if self.switches.lesioned(step):
+            self.W.zero_()
+            self.z = torch.zeros_like(self.z)
+            return self.z
+        z = torch.bmm(self.W, r.unsqueeze(2)).squeeze(2)
+        if explore:
+            z.addcmul_(self.beta.unsqueeze(1), self.exploration.next())
+        if self.switches.corrupted(step):
+            z.add_(self.corruption.next(), alpha=self.switches.corrupt_noise).add_(self.switches.corrupt_offset)
+        self.z = z
+        return z
+
+    def output(self, r: torch.Tensor, step: int, *, explore: bool) -> torch.Tensor:
+        """The output: the exploratory pathway alone."""
+        return self.exploratory_output(r, step, explore=explore)
+
+    def learn(self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, task: Task, step: int) -> None:
+        """One update from the error of the total output ``z`` (which may include other pathways)."""
+        c = self.config
+        self.zbar.lerp_(self.z, c.a_z)
+        motion = None
+        if task.costs:
+            if c.cost_highpass == "total":
+                self.zbar_total.lerp_(z, c.a_z)
+                motion = z - self.zbar_total
+            else:
+                motion = self.z - self.zbar
+        e = task.error(z, target, motion)
+        self.last_error = e
+        self.ebar.lerp_(e, c.a_e)
+        self.beta = psi(self.ebar, c.psi_a, c.psi_b)
+        if self.switches.lesioned(step):
+            return
+        mod = phi(self.ebar - e, a=c.phi_a, b=c.phi_b, one_sided=c.one_sided, binary=c.modulation == "binary")
+        mod = self.switches.modulation(mod, step)
+        eta = c.eta / (1 + step / c.eta_decay_steps)
+        self.W.add_(rmhl_delta(mod, self.z - self.zbar, r, eta))
+
+    def weight_norms(self) -> dict[str, torch.Tensor]:
+        """‖W‖_F per batch element."""
+        return {"W": torch.linalg.vector_norm(self.W, dim=(1, 2))}

@@ -1,0 +1,195 @@
+"""The time loop: a reservoir driving a readout on a task, training or testing under a named feedback protocol.
+
+Per step t: x ← x + a(−x + J r + Q z_fb + W_in u(t)); r = tanh x (+ ε while learning); z = readout(r);
+learning (if on); D²(t) ← D² + a_D(‖h(z) − f(t)‖² − D²); then z_fb is z ("closed_loop"), f(t) ("teacher_forced")
+or a recorded output ("replay").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import torch
+
+from neuroplastic.core.divergence import check_finite
+from neuroplastic.reservoir.network import Reservoir
+from neuroplastic.reservoir.noise import CHUNK
+from neuroplastic.reservoir.tasks import Task
+
+Feedback = Literal["closed_loop", "teacher_forced", "replay"]
+FEEDBACK_DESCRIPTIONS = {
+    "closed_loop": "closed loop: the network's own output is fed back",
+    "teacher_forced": "teacher forced: the target f(t) is fed back (authors' Task-1 test protocol)",
+    "replay": "replayed training output: the output recorded during training is fed back (authors' Task 2-3 protocol)",
+}
+D_FILTER = 2e-4  # per-step low-pass factor of the squared error behind D(t) (τ_e = 1 s at dt = 0.2 ms)
+
+
+class Readout(Protocol):
+    """What the loop needs from a learner (RLS, RMHL, Supertrex)."""
+
+    def check_task(self, task: Task) -> None:
+        """Raise if the learner cannot be trained on ``task``."""
+
+    def output(self, r: torch.Tensor, step: int, *, explore: bool) -> torch.Tensor:
+        """The total output z (B, d)."""
+
+    def learn(self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, task: Task, step: int) -> None:
+        """Update weights in place from this step."""
+
+    def weight_norms(self) -> dict[str, torch.Tensor]:
+        """Frobenius norms of the readout weights, each (B,)."""
+
+
+@dataclass
+class Trace:
+    """What one call of :meth:`Simulation.run` recorded (every ``record_every`` steps, plus run-wide means)."""
+
+    feedback: str
+    learned: bool
+    steps: torch.Tensor  # (K,)
+    z: torch.Tensor  # (K, B, d)
+    hand: torch.Tensor  # (K, B, m)
+    target: torch.Tensor  # (K, m)
+    D: torch.Tensor  # (K, B)
+    norms: dict[str, torch.Tensor]  # name -> (K, B)
+    deviation: torch.Tensor  # (B,) mean of D(t) over all steps of the run
+    mse: torch.Tensor  # (B,) mean of ‖h(z) − f‖² over all steps of the run
+    outputs: torch.Tensor | None  # (T, B, d) every step's output, when asked for
+
+
+class Simulation:
+    """Explicit loop state (x, r, z_fb, D², step) for one reservoir batch, one readout and one task."""
+
+    def __init__(self, net: Reservoir, readout: Readout, task: Task, *, clock: bool = False, threads: int | None = 1):
+        if task.n_out != net.n_out:
+            raise ValueError(f"task {task.name!r} has {task.n_out} outputs but the reservoir feeds back {net.n_out}")
+        if clock and net.W_in is None:
+            raise ValueError("clock=True needs a reservoir with an input layer (ReservoirConfig.n_inputs = 2)")
+        if net.W_in is not None and not clock:
+            raise ValueError("the reservoir has an input layer: pass clock=True (the phase cue is its input)")
+        readout.check_task(task)
+        self.net, self.readout, self.task, self.clock, self.threads = net, readout, task, clock, threads
+        self.x, self.r = net.initial_state()
+        self.z_fb = torch.zeros(net.batch, net.n_out, dtype=net.dtype, device=net.device)
+        self.D2 = torch.zeros(net.batch, dtype=net.dtype, device=net.device)
+        self.step = 0
+
+    def state(self) -> dict[str, torch.Tensor | int]:
+        """A copy of the loop state (not the readout's weights), for :meth:`restore`."""
+        tensors = {"x": self.x, "r": self.r, "z_fb": self.z_fb, "D2": self.D2}
+        return {**{k: v.clone() for k, v in tensors.items()}, "step": self.step}
+
+    def restore(self, state: dict[str, torch.Tensor | int]) -> None:
+        """Return to a state from :meth:`state` (e.g. to test one trained network under two protocols)."""
+        self.x, self.r, self.z_fb, self.D2 = (state[k].clone() for k in ("x", "r", "z_fb", "D2"))
+        self.step = int(state["step"])
+
+    @torch.no_grad()
+    def run(
+        self,
+        steps: int,
+        *,
+        learn: bool,
+        feedback: Feedback = "closed_loop",
+        replay: torch.Tensor | None = None,
+        record_every: int = 100,
+        keep_outputs: bool = False,
+    ) -> Trace:
+        """Advance ``steps`` steps; ``learn`` turns on learning, rate noise and exploration.
+
+        ``replay`` (steps, B, d) is the fed-back signal for ``feedback="replay"``. The loop runs on ``threads``
+        CPU threads (default 1: its many small operations, the sparse J r above all, run slower with more threads,
+        and much slower on a busy machine); None keeps torch's setting.
+        """
+        previous = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        try:
+            return self._run(steps, learn, feedback, replay, record_every, keep_outputs)
+        finally:
+            torch.set_num_threads(previous)
+
+    def _run(
+        self,
+        steps: int,
+        learn: bool,
+        feedback: Feedback,
+        replay: torch.Tensor | None,
+        record_every: int,
+        keep_outputs: bool,
+    ) -> Trace:
+        net, task, readout = self.net, self.task, self.readout
+        if feedback == "teacher_forced" and task.plant is not None:
+            raise ValueError(f"teacher forcing needs the target in output space; task {task.name!r} has a plant")
+        if feedback == "replay" and (replay is None or replay.shape[0] < steps):
+            raise ValueError(f"feedback='replay' needs a replay tensor of at least {steps} steps")
+        if feedback not in FEEDBACK_DESCRIPTIONS:
+            raise ValueError(f"feedback must be one of {sorted(FEEDBACK_DESCRIPTIONS)}, got {feedback!r}")
+        like = {"dtype": net.dtype, "device": net.device}
+        n_rec = (steps + record_every - 1) // record_every
+        rec_z = torch.empty(n_rec, net.batch, net.n_out, **like)
+        rec_D = torch.empty(n_rec, net.batch, **like)
+        rec_norms: dict[str, list[torch.Tensor]] = {}
+        outputs = torch.empty(steps, net.batch, net.n_out, **like) if keep_outputs else None
+        d2_buffer = torch.empty(CHUNK, net.batch, **like)
+        D2_buffer = torch.empty(CHUNK, net.batch, **like)
+        sum_D = torch.zeros(net.batch, **like)
+        sum_d2 = torch.zeros(net.batch, **like)
+        x, r, D2 = self.x, self.r, self.D2
+        start = self.step
+        for chunk_start in range(0, steps, CHUNK):
+            count = min(CHUNK, steps - chunk_start)
+            t0 = start + chunk_start
+            targets = task.target(t0, count, **like)
+            inputs = task.clock(t0, count, **like) if self.clock else None
+            for i in range(count):
+                t, k = t0 + i, chunk_start + i
+                net.step_(x, r, self.z_fb, None if inputs is None else inputs[i], noisy=learn)
+                z = readout.output(r, t, explore=learn)
+                f = targets[i]
+                if learn:
+                    readout.learn(r, z, f, task, t)
+                d2 = task.distance2(z, f)
+                D2.lerp_(d2, D_FILTER)
+                d2_buffer[i] = d2
+                D2_buffer[i] = D2
+                if outputs is not None:
+                    outputs[k] = z
+                if k % record_every == 0:
+                    rec_z[k // record_every] = z
+                    rec_D[k // record_every] = D2.sqrt()
+                    for name, value in readout.weight_norms().items():
+                        rec_norms.setdefault(name, []).append(value)
+                if feedback == "closed_loop":
+                    self.z_fb = z
+                elif feedback == "teacher_forced":
+                    self.z_fb = f.expand_as(z)
+                else:
+                    self.z_fb = replay[k]
+            check_finite(z, step=t0 + count - 1, what="reservoir output z", hint=_hint(readout))
+            sum_D += D2_buffer[:count].sqrt().sum(0)
+            sum_d2 += d2_buffer[:count].sum(0)
+        self.step = start + steps
+        rec_steps = torch.arange(start, start + steps, record_every)
+        return Trace(
+            feedback=feedback,
+            learned=learn,
+            steps=rec_steps,
+            z=rec_z,
+            hand=task.hand(rec_z),
+            target=task.target_fn(rec_steps).to(**like),
+            D=rec_D,
+            norms={name: torch.stack(values) for name, values in rec_norms.items()},
+            deviation=sum_D / steps,
+            mse=sum_d2 / steps,
+            outputs=outputs,
+        )
+
+
+def _hint(readout: Readout) -> str:
+    return (
+        f"the {type(readout).__name__} readout diverged; lower its learning rate (eta / kappa) or raise the "
+        "RLS regulariser alpha"
+    )

@@ -1,0 +1,113 @@
+from dataclasses import replace
+
+import pytest
+import torch
+
+from neuroplastic.core.divergence import DivergenceError
+from neuroplastic.reservoir import (
+    RLS,
+    Reservoir,
+    ReservoirConfig,
+    RLSConfig,
+    Simulation,
+    Supertrex,
+    Task,
+    arm_task,
+    butterfly_task,
+    preset,
+)
+
+torch.set_default_dtype(torch.float64)
+PERIOD = 300
+
+
+def _supertrex_run(seeds, *, sparse=True, n=40, clock=False):
+    p = preset("pyle2019-task2", period=PERIOD, n=n, clock=clock)
+    net = Reservoir(replace(p.reservoir, sparse=sparse), 2, seeds)
+    st = Supertrex(replace(p.supertrex, theta=10.0), n, 2, seeds)  # gate open: both pathways learn
+    sim = Simulation(net, st, p.task, clock=clock)
+    train = sim.run(700, learn=True, record_every=1, keep_outputs=True)
+    test = sim.run(300, learn=False, feedback="replay", replay=train.outputs[-300:], record_every=1)
+    return train, test, st
+
+
+def test_recurrent_weights_have_the_stated_density_and_variance():
+    net = Reservoir(ReservoirConfig(n=400, p=0.1, gain=1.5), 1, [0])
+    J = net.dense_J()[0]
+    nonzero = J[J != 0]
+    assert abs(nonzero.numel() / 400**2 - 0.1) < 0.005
+    assert nonzero.square().mean().item() == pytest.approx(1.5**2 / (0.1 * 400), rel=0.03)
+    assert net.Q.abs().max() <= 1 and net.x0.abs().max() <= 0.5
+
+
+def test_batched_seeds_equal_a_loop_over_seeds():
+    seeds = [4, 5, 6]
+    train, test, st = _supertrex_run(seeds)
+    assert st.W.abs().sum() > 0  # the mastery pathway did learn
+    for b, seed in enumerate(seeds):
+        train1, test1, st1 = _supertrex_run([seed])
+        torch.testing.assert_close(train.z[:, b], train1.z[:, 0], atol=1e-12, rtol=0)
+        torch.testing.assert_close(test.z[:, b], test1.z[:, 0], atol=1e-12, rtol=0)
+        torch.testing.assert_close(st.W[b], st1.W[0], atol=1e-12, rtol=0)
+
+
+def test_same_seed_gives_identical_trajectories_and_other_seeds_differ():
+    a, b, c = _supertrex_run([7])[1], _supertrex_run([7])[1], _supertrex_run([8])[1]
+    assert torch.equal(a.z, b.z) and torch.equal(a.D, b.D)
+    assert not torch.allclose(a.z, c.z)
+
+
+def test_dense_and_sparse_J_give_the_same_trajectory_with_a_clock_input():
+    sparse, dense = _supertrex_run([3], clock=True)[0], _supertrex_run([3], sparse=False, clock=True)[0]
+    torch.testing.assert_close(sparse.z, dense.z, atol=1e-10, rtol=0)
+
+
+def test_float32_follows_float64():
+    p = preset("pyle2019-task1", period=PERIOD, n=50)
+    zs = []
+    for dtype in (torch.float32, torch.float64):
+        net = Reservoir(p.reservoir, 2, [1], dtype=dtype)
+        sim = Simulation(net, RLS(p.force, 50, 2, 1, dtype=dtype), p.task)
+        zs.append(sim.run(300, learn=True, record_every=1).z.double())
+    torch.testing.assert_close(zs[0], zs[1], atol=1e-3, rtol=0)
+
+
+def test_exponential_integrator_uses_the_exact_leak():
+    a = Reservoir(ReservoirConfig(n=10, integrator="exponential", tau=10.0, dt=5.0), 1, [0])
+    assert a.leak == pytest.approx(1 - torch.exp(torch.tensor(-0.5)).item())
+
+
+def test_protocol_errors_are_clear():
+    p = preset("pyle2019-task1", period=PERIOD, n=20)
+    net = Reservoir(p.reservoir, 2, [0])
+    rls = RLS(p.force, 20, 2, 1)
+    with pytest.raises(ValueError, match="teacher forcing"):
+        Simulation(net, Supertrex(preset("pyle2019-task2").supertrex, 20, 2, [0]), arm_task(period=PERIOD)).run(
+            5, learn=False, feedback="teacher_forced"
+        )
+    with pytest.raises(ValueError, match="replay tensor"):
+        Simulation(net, rls, p.task).run(5, learn=False, feedback="replay")
+    with pytest.raises(ValueError, match="input layer"):
+        Simulation(net, rls, p.task, clock=True)
+    with pytest.raises(ValueError, match="3 outputs"):
+        Simulation(net, rls, arm_task((1.0, 1.0, 1.0), period=PERIOD))
+
+
+def test_divergence_stops_with_the_step():
+    nan_task = Task("broken", 2, 100, lambda steps: torch.full((len(steps), 2), float("nan")))
+    net = Reservoir(ReservoirConfig(n=20), 2, [0])
+    sim = Simulation(net, RLS(RLSConfig(learn_every=1), 20, 2, 1), nan_task)
+    with pytest.raises(DivergenceError, match="at step 249"):
+        sim.run(600, learn=True)
+
+
+def test_test_phase_drops_the_exploratory_pathway_unless_kept():
+    p = preset("pyle2019-task1", period=PERIOD, n=30)
+    net = Reservoir(p.reservoir, 2, [2])
+    st = Supertrex(p.supertrex, 30, 2, [2])
+    st.explorer.W.fill_(0.1)
+    r = torch.tanh(net.x0)
+    assert torch.equal(st.output(r, 0, explore=False), torch.zeros(1, 2))
+    st.keep_exploratory = True
+    torch.testing.assert_close(st.output(r, 0, explore=False), torch.bmm(st.explorer.W, r.unsqueeze(2)).squeeze(2))
+    assert Simulation(net, st, butterfly_task(PERIOD)).run(10, learn=False).deviation.shape == (1,)
