@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from neuroplastic.reservoir import RLS, NotApplicable, RLSConfig, arm_task, rls_update_
+from neuroplastic.reservoir import RLS, NotApplicable, RLSConfig, arm_task, butterfly_task, rls_update_
 
 torch.set_default_dtype(torch.float64)
 
@@ -59,13 +59,11 @@ def test_gate_scales_the_update_and_zero_gate_changes_nothing():
 def test_force_readout_learns_every_k_steps_and_refuses_a_plant():
     rls = RLS(RLSConfig(alpha=1.0, learn_every=3), 4, 1, 1)
     r = torch.ones(1, 4) / 2
-    from neuroplastic.reservoir import butterfly_task
-
     task = butterfly_task(100)
     for step in range(2):
-        rls.learn(r, rls.output(r, step, explore=True), torch.ones(1), task, step)
+        rls.learn(r, rls.output(r, step, explore=True), torch.ones(1), torch.zeros(1), task, step)
     assert not rls.W.any()
-    rls.learn(r, rls.output(r, 2, explore=True), torch.ones(1), task, 2)
+    rls.learn(r, rls.output(r, 2, explore=True), torch.ones(1), torch.zeros(1), task, 2)
     torch.testing.assert_close(rls.W, torch.full((1, 1, 4), 0.25))  # w = −c e k, k = r/1, c = 1/2, e = −1
     with pytest.raises(NotApplicable, match="inverse kinematics"):
         rls.check_task(arm_task())

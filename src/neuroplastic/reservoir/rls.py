@@ -82,7 +82,9 @@ class RLS:
         """z = W r (no exploration)."""
         return torch.bmm(self.W, r.unsqueeze(2)).squeeze(2)
 
-    def learn(self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, task: Task, step: int) -> None:
+    def learn(
+        self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, distance2: torch.Tensor, task: Task, step: int
+    ) -> None:
         """Every ``learn_every`` steps (at steps k−1, 2k−1, …): RLS with e₋ = z − f."""
         if (step + 1) % self.config.learn_every:
             return

@@ -135,18 +135,19 @@ class RMHL:
         """The output: the exploratory pathway alone."""
         return self.exploratory_output(r, step, explore=explore)
 
-    def learn(self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, task: Task, step: int) -> None:
-        """One update from the error of the total output ``z`` (which may include other pathways)."""
+    def learn(
+        self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, distance2: torch.Tensor, task: Task, step: int
+    ) -> None:
+        """One update from the error e = ``distance2`` + cost of the total output ``z`` (may include other pathways)."""
         c = self.config
         self.zbar.lerp_(self.z, c.a_z)
-        motion = None
+        e = distance2
         if task.costs:
             if c.cost_highpass == "total":
                 self.zbar_total.lerp_(z, c.a_z)
-                motion = z - self.zbar_total
+                e = e + task.cost(z - self.zbar_total)
             else:
-                motion = self.z - self.zbar
-        e = task.error(z, target, motion)
+                e = e + task.cost(self.z - self.zbar)
         self.last_error = e
         self.ebar.lerp_(e, c.a_e)
         self.beta = psi(self.ebar, c.psi_a, c.psi_b)

@@ -35,8 +35,10 @@ class Readout(Protocol):
     def output(self, r: torch.Tensor, step: int, *, explore: bool) -> torch.Tensor:
         """The total output z (B, d)."""
 
-    def learn(self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, task: Task, step: int) -> None:
-        """Update weights in place from this step."""
+    def learn(
+        self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, distance2: torch.Tensor, task: Task, step: int
+    ) -> None:
+        """Update weights in place from this step (``distance2`` = ‖h(z) − f‖², computed once by the loop)."""
 
     def weight_norms(self) -> dict[str, torch.Tensor]:
         """Frobenius norms of the readout weights, each (B,)."""
@@ -149,9 +151,9 @@ class Simulation:
                 net.step_(x, r, self.z_fb, None if inputs is None else inputs[i], noisy=learn)
                 z = readout.output(r, t, explore=learn)
                 f = targets[i]
-                if learn:
-                    readout.learn(r, z, f, task, t)
                 d2 = task.distance2(z, f)
+                if learn:
+                    readout.learn(r, z, f, d2, task, t)
                 D2.lerp_(d2, D_FILTER)
                 d2_buffer[i] = d2
                 D2_buffer[i] = D2

@@ -79,9 +79,11 @@ class Supertrex:
             return z1 + self.explorer.exploratory_output(r, step, explore=explore)
         return z1
 
-    def learn(self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, task: Task, step: int) -> None:
+    def learn(
+        self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, distance2: torch.Tensor, task: Task, step: int
+    ) -> None:
         """Exploratory update every step; gated mastery RLS every ``learn_every`` steps (skipped while s = 0)."""
-        self.explorer.learn(r, z, target, task, step)
+        self.explorer.learn(r, z, target, distance2, task, step)
         c = self.config
         if (step + 1) % c.rls.learn_every:
             return

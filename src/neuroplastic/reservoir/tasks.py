@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import torch
 
@@ -58,7 +59,7 @@ class PlanarArm:
         if z.shape[-1] != len(self.lengths):
             raise ValueError(f"arm has {len(self.lengths)} segments but z has {z.shape[-1]} joint angles")
         phi = math.pi * torch.cumsum(z, -1)
-        lengths = torch.tensor(self.lengths, dtype=z.dtype, device=z.device)
+        lengths = _constant(self.lengths, z.dtype, z.device)
         x = (lengths * torch.sin(phi)).sum(-1) + self.base[0]
         y = (lengths * torch.cos(phi)).sum(-1) + self.base[1]
         return torch.stack([x, y], -1)
@@ -102,12 +103,21 @@ class Task:
         """‖h(z) − f‖² per batch element (B,)."""
         return (self.hand(z) - target).square().sum(-1)
 
+    def cost(self, motion: torch.Tensor) -> torch.Tensor:
+        """Movement cost Σ_k c_k |ż_k| (B,) of the high-passed output ``motion`` ż (B, d); 0 without costs."""
+        if not self.costs:
+            return torch.zeros(motion.shape[0], dtype=motion.dtype, device=motion.device)
+        return (motion.abs() * _constant(self.costs, motion.dtype, motion.device)).sum(-1)
+
     def error(self, z: torch.Tensor, target: torch.Tensor, motion: torch.Tensor | None = None) -> torch.Tensor:
         """e = ‖h(z) − f‖² + Σ_k c_k |ż_k| (B,); ``motion`` ż is the high-passed output the cost applies to."""
         e = self.distance2(z, target)
-        if self.costs and motion is not None:
-            e = e + (motion.abs() * torch.tensor(self.costs, dtype=z.dtype, device=z.device)).sum(-1)
-        return e
+        return e if motion is None or not self.costs else e + self.cost(motion)
+
+
+@cache
+def _constant(values: tuple[float, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return torch.tensor(values, dtype=dtype, device=device)
 
 
 def butterfly_task(period: int = 50_000) -> Task:
