@@ -114,11 +114,12 @@ def build_readout(p: Preset, algorithm: Algorithm, seeds: list[int], **kwargs: A
 
 def train_and_test(
     config: ReservoirMotorConfig, name: str, algorithm: Algorithm, clock: bool, *, switches: Any = None
-) -> tuple[dict[str, Any], Simulation]:
+) -> tuple[dict[str, Any], Simulation, torch.Tensor | None]:
     """Train one (preset, learner, input) condition over the batch of seeds, then test under both protocols.
 
-    Returns ``(results, simulation)``: per-seed numbers with downsampled curves for the figures, and the
-    simulation restored to the end of training (for further tests such as lesions).
+    Returns ``(results, simulation, replay)``: per-seed numbers with downsampled curves for the figures, the
+    simulation restored to the end of training and the replay signal of the authors' protocol (None for Task 1),
+    for further tests such as lesions.
     """
     device, dtype = resolve_device(config.device), getattr(torch, config.dtype)
     p = preset(name, period=config.period, n=config.n, clock=clock)
@@ -162,7 +163,7 @@ def train_and_test(
         "seconds": round(time.perf_counter() - tick, 1),
         "curves": _curves(traces, tests, T),
     }
-    return results, sim
+    return results, sim, replay
 
 
 def summary_stats(values: list[float]) -> dict[str, float | int]:
@@ -218,7 +219,7 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
         key = condition_key(name, algorithm, clock)
         if key in done:
             continue
-        result, _ = train_and_test(config, name, algorithm, clock)
+        result, _, _ = train_and_test(config, name, algorithm, clock)
         result["summary"] = {k: summary_stats(v) for k, v in result["deviation"].items()}
         done[key] = result
         run_dir.log(

@@ -1,0 +1,27 @@
+import pytest
+
+from neuroplastic.experiments.reservoir_lesions import EXPERIMENT, ReservoirLesionsConfig
+from neuroplastic.runs.runner import run_experiment
+
+
+def test_quick_lesion_table_is_consistent(tmp_path):
+    results = run_experiment(EXPERIMENT, ReservoirLesionsConfig.quick(), tmp_path).results
+    c = results["conditions"]
+    control, before = c["control"], c["lesion_before"]
+    assert all(v == 0 for v in before["final_norms"]["W1"] + before["final_norms"]["W2"])
+    for lesioned, trained in zip(before["deviation"]["removed/closed_loop"], control["deviation"]["kept/closed_loop"]):
+        assert lesioned > trained  # no exploratory pathway, no learning
+    assert all(v == 0 for v in c["dopamine_depleted"]["final_norms"]["W2"])
+    bad = c["pathological_output"]
+    for protocol in ("authors", "closed_loop"):
+        # the corruption starts after training: removing the pathway restores the control exactly ...
+        assert bad["deviation"][f"removed/{protocol}"] == control["deviation"][f"removed/{protocol}"]
+        # ... while keeping the corrupted pathway degrades the skill
+        for corrupted, clean in zip(bad["deviation"][f"kept/{protocol}"], control["deviation"][f"kept/{protocol}"]):
+            assert corrupted > clean
+    assert len(EXPERIMENT.summarize(results)) == 20
+
+
+def test_bad_lesion_config_is_refused():
+    with pytest.raises(ValueError, match="lesion_during_trial"):
+        ReservoirLesionsConfig(lesion_during_trial=10)
