@@ -1,0 +1,84 @@
+"""Behaviour on the paper's tasks (seeded). The long runs are marked slow: `pytest -m slow tests/reservoir`."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from neuroplastic.reservoir import RLS, RMHL, Reservoir, Simulation, Supertrex, Switches, preset
+
+torch.set_default_dtype(torch.float64)
+
+
+def test_force_learns_the_sum_of_sines_closed_loop():
+    """Sussillo & Abbott (2009), N = 500: train 2880 τ, then run 1440 τ closed loop with learning off."""
+    p = preset("sussillo2009", n=500)
+    net = Reservoir(p.reservoir, 1, [1])
+    rls = RLS(p.force, 500, 1, 1)
+    sim = Simulation(net, rls, p.task)
+    period = p.task.period  # 1200 steps = 120 τ
+    train = sim.run(24 * period, learn=True, record_every=1)
+    test = sim.run(12 * period, learn=False, record_every=1)
+    second_half = train.z[12 * period :, 0, 0] - train.target[12 * period :, 0]
+    assert second_half.abs().mean() < 0.01
+    first_period = test.z[:period, 0, 0] - test.target[:period, 0]
+    assert first_period.abs().mean() < 0.02
+    assert test.z[:, 0, 0].std() == pytest.approx(test.target[:, 0].std().item(), rel=0.05)
+
+
+def _task2(readout_name, seeds, *, clock=False, switches=None):
+    p = preset("pyle2019-task2", clock=clock)
+    net = Reservoir(p.reservoir, 2, seeds)
+    extra = {} if switches is None else {"switches": switches}
+    if readout_name == "supertrex":
+        readout = Supertrex(p.supertrex, 1000, 2, seeds, **extra)
+    else:
+        readout = RMHL(p.rmhl, 1000, 2, seeds, **extra)
+    sim = Simulation(net, readout, p.task, clock=clock)
+    T = p.task.period
+    sim.run(5 * T, learn=True, record_every=T)
+    last = sim.run(5 * T, learn=True, record_every=T, keep_outputs=True)
+    trained = sim.state()
+    feedback = "closed_loop" if clock else "replay"
+    test = sim.run(5 * T, learn=False, feedback=feedback, replay=last.outputs, record_every=T)
+    return sim, readout, trained, last, test
+
+
+@pytest.mark.slow
+def test_supertrex_learns_task2_where_rmhl_fails_and_consolidates():
+    """Full protocol (N = 1000, 10 × 10-s trials, authors' replay test), seeds 1 and 2 batched (~25 min)."""
+    seeds = [1, 2]
+    sim, st, trained, last, test = _task2("supertrex", seeds)
+    assert torch.all(test.deviation < 0.05)
+    w1, w2 = st.weight_norms()["W1"], st.weight_norms()["W2"]
+    assert torch.all(w1 > w2)
+    # consolidation: keeping the exploratory pathway at test changes D little
+    st.keep_exploratory = True
+    sim.restore(trained)
+    kept = sim.run(5 * 50_000, learn=False, feedback="replay", replay=last.outputs, record_every=50_000)
+    assert torch.all((kept.deviation - test.deviation).abs() < 0.02)
+    rmhl_test = _task2("rmhl", seeds)[4]
+    assert torch.all(rmhl_test.deviation > 0.5)
+
+
+@pytest.mark.slow
+def test_supertrex_with_a_clock_input_holds_task2_closed_loop():
+    """Closed loop with a phase input (spec §7: ST 0.036, RMHL > 1), seed 1 (~15 min)."""
+    st_test = _task2("supertrex", [1], clock=True)[4]
+    assert st_test.deviation.item() < 0.1
+    rmhl_test = _task2("rmhl", [1], clock=True)[4]
+    assert rmhl_test.deviation.item() > 0.5
+
+
+@pytest.mark.slow
+def test_lesion_before_learning_prevents_it():
+    test = _task2("supertrex", [1], switches=Switches(lesion_at=0))[4]
+    assert test.deviation.item() > 0.5
+
+
+def test_shortened_supertrex_lesion_changes_nothing_before_transfer():
+    """While the gate is closed the mastery pathway is untouched, so a lesion leaves W₁ = 0 (cheap check)."""
+    p = preset("pyle2019-task2", period=1000, n=100)
+    st = Supertrex(replace(p.supertrex, theta=1e-6), 100, 2, [0])
+    Simulation(Reservoir(p.reservoir, 2, [0]), st, p.task).run(2000, learn=True)
+    assert not st.W.any() and st.explorer.W.any()
