@@ -1,0 +1,109 @@
+"""Steps per second of a SUPERTREX Task-2 trial at N = 1000: neuroplastic (1 seed, 11 batched seeds) vs a
+straightforward NumPy per-step loop in the same process, and (optionally) reservoirpy's RLS readout.
+
+Two phases are timed: gate closed (exploration only: the first seconds of a run) and gate open (RLS every
+10 steps, as after transfer starts). Run: `python benchmarks/reservoir_speed.py [--steps 3000] [--threads 1]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from neuroplastic.reservoir import Reservoir, Simulation, Supertrex, preset
+
+KAPPA_OPEN = 1e-6  # an always-open gate copies the running output into W₁ and blows up; a tiny κ keeps the cost only
+
+
+def torch_rate(seeds: int, steps: int, gate_open: bool, dtype: torch.dtype, threads: int) -> float:
+    p = preset("pyle2019-task2")
+    config = replace(p.supertrex, theta=1e9 if gate_open else 1e-12, kappa=KAPPA_OPEN if gate_open else 0.5)
+    ids = list(range(seeds))
+    net = Reservoir(p.reservoir, 2, ids, dtype=dtype)
+    sim = Simulation(net, Supertrex(config, 1000, 2, ids, dtype=dtype), p.task, threads=threads)
+    sim.run(250, learn=True)
+    tick = time.perf_counter()
+    sim.run(steps, learn=True, record_every=steps)
+    return steps / (time.perf_counter() - tick)
+
+
+def numpy_rate(steps: int, gate_open: bool) -> float:
+    """The straightforward implementation: dense J, one NumPy call per operation, P - c k kᵀ with temporaries."""
+    rng = np.random.default_rng(0)
+    n, a = 1000, 0.02
+    J = rng.normal(0, 1.5 / np.sqrt(0.1 * n), (n, n)) * (rng.random((n, n)) < 0.1)
+    Q = rng.uniform(-1, 1, (n, 2))
+    x = rng.uniform(-0.5, 0.5, n)
+    r = np.tanh(x)
+    W1, W2, P = np.zeros((2, n)), np.zeros((2, n)), np.eye(n) / 10
+    z, zbar2, ebar, beta = np.zeros(2), np.zeros(2), 0.0, 0.01
+    theta = 1e9 if gate_open else 1e-12
+    phi_t = np.linspace(0, 2 * np.pi, 50_000)
+    tick = time.perf_counter()
+    for t in range(steps):
+        x = x + a * (-x + J @ r + Q @ z)
+        r = np.tanh(x) + rng.uniform(-0.025, 0.025, n)
+        z2 = W2 @ r + rng.uniform(-beta, beta, 2)
+        z = W1 @ r + z2
+        zbar2 = 0.9 * zbar2 + 0.1 * z2
+        p1, p2 = np.pi * z[0], np.pi * (z[0] + z[1])
+        hand = np.array([1.8 * np.sin(p1) + 1.8 * np.sin(p2), -2 + 1.8 * np.cos(p1) + 1.8 * np.cos(p2)])
+        f = np.array([np.cos(phi_t[t]), np.sin(phi_t[t])]) * 0.7
+        e = np.sum((hand - f) ** 2)
+        ebar = 0.8 * ebar + 0.2 * e
+        beta = 0.01 * (10 * ebar) ** 0.2
+        d = ebar - e
+        W2 += 5e-4 * 5 * np.sign(d) * abs(d) ** 0.25 * np.outer(z2 - zbar2, r)
+        if (t + 1) % 10 == 0:
+            s = 0.5 * (1 - np.tanh(5e5 * (ebar - theta)))
+            if s > 0:
+                k = P @ r
+                c = 1 / (1 + r @ k)
+                P = P - s * c * np.outer(k, k)
+                W1 = W1 + (KAPPA_OPEN if gate_open else 0.5) * s * c * np.outer(zbar2, k)
+    return steps / (time.perf_counter() - tick)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = {}
+    for gate_open in (False, True):
+        phase = "gate open (RLS every 10 steps)" if gate_open else "gate closed (exploration only)"
+        rows[phase] = {"numpy straightforward, 1 seed": numpy_rate(args.steps, gate_open)}
+        for seeds in (1, 11):
+            for dtype in (torch.float64, torch.float32):
+                name = f"neuroplastic {str(dtype)[6:]}, {seeds} seed{'s batched' if seeds > 1 else ''}"
+                rows[phase][name] = torch_rate(seeds, args.steps, gate_open, dtype, args.threads)
+    info = {
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "threads": args.threads,
+        "steps": args.steps,
+        "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_", "unset"),
+    }
+    print(json.dumps(info))
+    for phase, rates in rows.items():
+        print(f"\n{phase}")
+        for name, rate in rates.items():
+            seeds = 11 if "11 seeds" in name else 1
+            print(
+                f"  {name:42s} {rate:8.0f} steps/s  ({seeds * rate:8.0f} seed-steps/s;"
+                f" 750k steps: {750_000 / rate:6.0f} s)"
+            )
+
+
+if __name__ == "__main__":
+    main()
