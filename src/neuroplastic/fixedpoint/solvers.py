@@ -115,24 +115,24 @@ def _euler(fn: Map, x: torch.Tensor, tol, max_iter: int, relax: float, *, fixed_
 def _anderson(fn: Map, x0: torch.Tensor, tol, max_iter: int, memory: int, regularization: float, beta: float):
     m, n = x0.shape
     xs = x0.new_zeros(m, memory, n)
-    fs = x0.new_zeros(m, memory, n)
-    x, f = x0, fn(x0)
-    best, best_res = x0.clone(), _norm(f - x0)
+    gs = x0.new_zeros(m, memory, n)  # residuals g_j = F(x_j) − x_j
+    gram = x0.new_zeros(m, memory, memory)  # ⟨g_i, g_j⟩, one row and column refreshed per iteration
+    ones = x0.new_ones(m, memory, 1)
+    x, g = x0, fn(x0) - x0
+    best, best_res = x0.clone(), _norm(g)
     for k in range(max_iter):
-        slot = k % memory
-        xs[:, slot], fs[:, slot] = x, f
-        used = min(k + 1, memory)
-        g = fs[:, :used] - xs[:, :used]
-        gram = g @ g.transpose(1, 2)
-        scale = gram.diagonal(dim1=1, dim2=2).amax(1).clamp_min(torch.finfo(x0.dtype).tiny)
-        gram = gram + (regularization * scale)[:, None, None] * torch.eye(used, dtype=x0.dtype, device=x0.device)
-        alpha = torch.linalg.solve(gram, torch.ones(m, used, 1, dtype=x0.dtype, device=x0.device))
-        alpha = alpha / alpha.sum(1, keepdim=True)
-        mixed_f = (alpha.transpose(1, 2) @ fs[:, :used]).squeeze(1)
-        mixed_x = (alpha.transpose(1, 2) @ xs[:, :used]).squeeze(1)
-        x = beta * mixed_f + (1 - beta) * mixed_x
-        f = fn(x)
-        res = _norm(f - x)
+        slot, used = k % memory, min(k + 1, memory)
+        xs[:, slot], gs[:, slot] = x, g
+        row = (gs[:, :used] * g[:, None, :]).sum(-1)
+        gram[:, slot, :used], gram[:, :used, slot] = row, row
+        h = gram[:, :used, :used]
+        scale = h.diagonal(dim1=1, dim2=2).amax(1).clamp_min(torch.finfo(x0.dtype).tiny)
+        h = h + (regularization * scale)[:, None, None] * torch.eye(used, dtype=x0.dtype, device=x0.device)
+        alpha = torch.linalg.solve(h, ones[:, :used])
+        alpha = (alpha / alpha.sum(1, keepdim=True)).transpose(1, 2)
+        x = ((alpha @ xs[:, :used]) + beta * (alpha @ gs[:, :used])).squeeze(1)
+        g = fn(x) - x
+        res = _norm(g)
         better = res < best_res
         best = torch.where(better[:, None], x, best)
         best_res = torch.where(better, res, best_res)

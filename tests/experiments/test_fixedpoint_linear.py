@@ -1,0 +1,20 @@
+from neuroplastic.experiments import fixedpoint_linear
+from neuroplastic.experiments.fixedpoint_linear import FixedPointLinearConfig
+from neuroplastic.runs.runner import run_experiment
+
+
+def test_quick_linear_run_keeps_the_papers_ordering(tmp_path):
+    outcome = run_experiment(fixedpoint_linear.EXPERIMENT, FixedPointLinearConfig.quick(), tmp_path / "run")
+    results = outcome.results
+    best = results["best"]
+    # at the best η of each rule, the reparameterised rules end far below the Euclidean gradient
+    assert best["dw3"]["final_J"] * 10 < best["dw1"]["final_J"]
+    assert best["dw2"]["final_J"] * 10 < best["dw1"]["final_J"]
+    for lr in (0.3, 1.0, 3.0):  # ΔW3 is the first-order form of ΔW2: their curves nearly coincide
+        j2, j3 = results["results"][f"dw2/{lr:g}"]["final_J"], results["results"][f"dw3/{lr:g}"]["final_J"]
+        assert abs(j2 - j3) < 0.1 * j2
+    theta12, theta23 = results["angles"]["theta12"], results["angles"]["theta23"]
+    assert theta12[0] > 60 and theta23[0] < 2.5 and theta23[-1] < theta23[0]
+    assert results["landscape"]["j_at_w0"] < 1e-20 and results["landscape"]["max_slice_J"] > 1e3
+    assert {row.quantity for row in fixedpoint_linear.summarize(results)} >= {"ΔW1 (gradient), η = 1: J at step 100"}
+    assert (tmp_path / "run" / "figures" / "landscape.png").exists()
