@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from neuroplastic.reservoir import HOERZER2014, RMHLConfig, gate, phi, psi, rmhl_delta
+from neuroplastic.reservoir import HOERZER2014, RMHL, RMHLConfig, butterfly_task, gate, phi, psi, rmhl_delta
 
 torch.set_default_dtype(torch.float64)
 
@@ -57,3 +57,21 @@ def test_hoerzer_preset_and_validation():
     assert HOERZER2014.modulation == "binary" and HOERZER2014.eta_decay_steps == 20_000
     with pytest.raises(ValueError, match="a_z"):
         RMHLConfig(a_z=0.0)
+
+
+def test_hoerzer_step_uses_binary_modulation_and_decaying_rate(fixed_noise):
+    task = butterfly_task(100)
+    rmhl = RMHL(HOERZER2014, 4, 2, [0])
+    xi = torch.tensor([[0.4, -1.0]])
+    rmhl.exploration = fixed_noise(xi)
+    rmhl.ebar.fill_(2.0)  # recent error high: the next error is an improvement, M = 1
+    r = torch.tensor([[0.5, -0.5, 0.25, 1.0]])
+    step = 40_000  # η = η₀ / (1 + 40 000 / 20 000) = η₀ / 3
+    z = rmhl.output(r, step, explore=True)
+    torch.testing.assert_close(z, 0.5 * xi)  # W = 0, fixed amplitude 0.5
+    f = torch.tensor([0.1, 0.1])
+    d2 = task.distance2(z, f)
+    rmhl.learn(r, z, f, d2, task, step)
+    expected = 5e-4 / 3 * torch.outer((z - 0.2 * z)[0], r[0])
+    torch.testing.assert_close(rmhl.W[0], expected)
+    torch.testing.assert_close(rmhl.ebar, 0.8 * 2.0 + 0.2 * d2)
