@@ -4,8 +4,8 @@
 ``.grad``; any torch optimiser then applies it.
 """
 
-from neuroplastic.pc.backward import MODES, pc_backward
+from neuroplastic.pc.backward import MODES, first_energy_rise, pc_backward
 from neuroplastic.pc.closed_form import fixed_pred_ratio
 from neuroplastic.pc.result import LayerComparison, PCResult
 
-__all__ = ["MODES", "LayerComparison", "PCResult", "fixed_pred_ratio", "pc_backward"]
+__all__ = ["MODES", "LayerComparison", "PCResult", "first_energy_rise", "fixed_pred_ratio", "pc_backward"]

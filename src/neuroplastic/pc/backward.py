@@ -67,9 +67,18 @@ def pc_backward(
         energy = None
         if mode == "strict":
             state = strict_inference(
-                layers, loss_fn, x, y, vhat, initial, params,
-                eta=eta, n=n, gamma=output_precision, optimizer=incremental,
-            )  # fmt: skip
+                layers,
+                loss_fn,
+                x,
+                y,
+                vhat,
+                initial,
+                params,
+                eta=eta,
+                n=n,
+                gamma=output_precision,
+                optimizer=incremental,
+            )
             _check_energy(state.energy, eta)
             v, eps, grads, energy = state.v, state.eps, state.grads, state.energy
         else:
@@ -149,12 +158,18 @@ def _check_energy(energy: torch.Tensor, eta: float) -> None:
         raise DivergenceError(
             f"strict PC energy became {energy[step].item()} at inference step {step}; eta={eta} is too large"
         )
-    tolerance = 64 * torch.finfo(energy.dtype).eps
-    rises = (energy[1:] > energy[:-1] + tolerance * energy[:-1].abs().clamp(min=1)).nonzero()
-    if len(rises):
+    rise = first_energy_rise(energy)
+    if rise is not None:
         warnings.warn(
-            f"strict PC energy increased at inference step {int(rises[0]) + 1} (eta={eta}); inference is not "
+            f"strict PC energy increased at inference step {rise} (eta={eta}); inference is not "
             "descending F — use a smaller eta",
             RuntimeWarning,
             stacklevel=3,
         )
+
+
+def first_energy_rise(energy: torch.Tensor) -> int | None:
+    """The first inference step after which F rose beyond rounding (``energy[i] > energy[i-1]``), or ``None``."""
+    tolerance = 64 * torch.finfo(energy.dtype).eps
+    rises = (energy[1:] > energy[:-1] + tolerance * energy[:-1].abs().clamp(min=1)).nonzero()
+    return int(rises[0]) + 1 if len(rises) else None
