@@ -69,9 +69,16 @@ def test_strict_approaches_backprop_as_output_precision_vanishes(gamma, bound, t
     model = tanh_mlp((10, 9, 8, 7, 6, 4))
     x, y = torch.randn(20, 10), torch.randint(0, 4, (20,))
     result = pc.pc_backward(
-        model, torch.nn.functional.cross_entropy, x, y, mode="strict", eta=0.1, n=1000,
-        output_precision=gamma, compare_with_backprop=True,
-    )  # fmt: skip
+        model,
+        torch.nn.functional.cross_entropy,
+        x,
+        y,
+        mode="strict",
+        eta=0.1,
+        n=1000,
+        output_precision=gamma,
+        compare_with_backprop=True,
+    )
     errors = [row.relative_error for row in result.comparison[1:]]
     assert max(errors) <= bound, errors
 

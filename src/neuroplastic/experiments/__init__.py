@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from neuroplastic.experiments import baseline_mlp
+from neuroplastic.experiments import baseline_mlp, pc_gradients, pc_train
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (baseline_mlp.EXPERIMENT,)}
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e for e in (baseline_mlp.EXPERIMENT, pc_gradients.EXPERIMENT, pc_train.EXPERIMENT)
+}
 
 
 def get_experiment(name: str) -> Experiment:
