@@ -30,7 +30,7 @@ def fixed_pred_errors(
     """
     eps: list[torch.Tensor | None] = [None, *initial[1:depth], ff.dloss_dyhat]
     used_input: list[object] = [_NOT_YET] * (depth + 1)
-    history = [eps]
+    previous = eps
     for _ in range(n):
         new = list(eps)
         for l in range(1, depth):
@@ -40,9 +40,8 @@ def fixed_pred_errors(
             pulled = ff.pullback(l + 1, upper) if upper is not None else None
             new[l] = _combine(eps[l], pulled, eta)
             used_input[l] = upper
-        eps = new
-        history.append(eps)
-    return history[-2], history[-1]
+        previous, eps = eps, new
+    return previous, eps
 
 
 def _combine(old: torch.Tensor | None, pulled: torch.Tensor | None, eta: float) -> torch.Tensor | None:
