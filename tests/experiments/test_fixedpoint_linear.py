@@ -1,3 +1,5 @@
+import pytest
+
 from neuroplastic.experiments import fixedpoint_linear
 from neuroplastic.experiments.fixedpoint_linear import FixedPointLinearConfig
 from neuroplastic.runs.runner import run_experiment
@@ -18,3 +20,14 @@ def test_quick_linear_run_keeps_the_papers_ordering(tmp_path):
     assert results["landscape"]["j_at_w0"] < 1e-20 and results["landscape"]["max_slice_J"] > 1e3
     assert {row.quantity for row in fixedpoint_linear.summarize(results)} >= {"ΔW1 (gradient), η = 1: J at step 100"}
     assert (tmp_path / "run" / "figures" / "landscape.png").exists()
+
+
+@pytest.mark.slow
+def test_full_size_task_matches_the_spec_table_at_step_1000(tmp_path):
+    config = FixedPointLinearConfig(
+        rules=("dw1", "dw3"), learning_rates=(1.0, 3.0), steps=1000, angle_steps=1, slice_directions=1, grid_points=3
+    )
+    results = run_experiment(fixedpoint_linear.EXPERIMENT, config, tmp_path / "run").results["results"]
+    assert results["dw3/1"]["J"]["1000"] == pytest.approx(1.2e-6, rel=0.05)
+    assert results["dw1/1"]["J"]["1000"] == pytest.approx(6.9e-4, rel=0.05)
+    assert results["dw3/3"]["J"]["1000"] < 1e-12 < 1e-3 < results["dw1/3"]["J"]["1000"]
