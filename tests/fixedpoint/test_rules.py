@@ -178,3 +178,20 @@ def test_rules_refuse_bad_input(model_factory, inputs):
         reparam(W[:5], torch.zeros(3, 12), torch.zeros(3, 12), torch.zeros(3, 12))
     with pytest.raises(ValueError, match="adjoint method"):
         adjoint(W, torch.ones(3, 12), torch.ones(3, 12), method="cg")
+
+
+def test_exact_reparam_through_apply_rule_moves_a_by_one_gradient_step(model_factory):
+    gain = torch.linspace(0.6, 1.2, 12, dtype=torch.float64)
+    model = model_factory("linear", n_in=None, n_out=None, gain=gain, rho=0.5)
+    x = torch.randn(9, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    target = torch.randn(9, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+    a = torch.linalg.inv(torch.diag(1 / gain) - model.W.detach())
+    r = (a @ x.T).T
+    grad_a = (2 * (r - target) / 9).T @ x  # ∇_A of L = (1/9)‖A X − R̂‖²
+    optimizer = torch.optim.SGD([model.W], lr=0.05)
+    apply_rule(
+        model, x, lambda out: ((out - target) ** 2).sum() / 9, "reparam_exact", lr=0.05, solve_options={"tol": 1e-13}
+    )
+    optimizer.step()
+    a_next = torch.linalg.inv(torch.diag(1 / gain) - model.W.detach())
+    assert torch.allclose(a_next, a - 0.05 * grad_a, atol=1e-10, rtol=0)
