@@ -68,8 +68,9 @@ def solve_fixed_point(
       residual ≤ ``tol``.
     - ``paper``: the prior code's solve, exactly ``PAPER_STEPS`` = 500 Euler steps with α = 0.01 and no early
       stop (start it from x0 = 0 to match); the residual is still measured and reported.
-    - ``anderson``: type-II Anderson acceleration with ``memory`` past iterates and Tikhonov ``regularization``
-      relative to the largest Gram entry; returns each sample's best iterate.
+    - ``anderson``: type-II Anderson acceleration, x ← Σ_j α_j (x_j + β g_j) with g_j = F(x_j) − x_j, Σ α_j = 1
+      minimising ‖Σ α_j g_j‖ over the last ``memory`` iterates (Tikhonov ``regularization`` relative to the largest
+      Gram entry), mixing β = ``relax``; returns each sample's best iterate.
     - ``newton``: x ← x − (I − J_F(x))⁻¹(x − F(x)) with ``jacobian(x)`` = J_F (m×N×N); for small N.
 
     ``tol`` is absolute (a number or one value per sample).
