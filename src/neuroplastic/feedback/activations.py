@@ -1,0 +1,44 @@
+"""Hidden nonlinearities σ and their derivative σ′ written as a function of the output y = σ(z)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+Activation = Literal["softplus", "relu", "tanh"]
+ACTIVATIONS: tuple[str, ...] = ("softplus", "relu", "tanh")
+
+
+def check_activation(name: str) -> None:
+    """Raise a clear error for an unknown activation name."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+
+
+def activate(z: torch.Tensor, name: Activation = "softplus", beta: float = 10.0) -> torch.Tensor:
+    """σ(z): softplus log(1 + e^{βz})/β (exact at any βz, unlike ``nn.Softplus``'s threshold), ReLU or tanh."""
+    if name == "softplus":
+        bz = beta * z
+        return (bz.clamp(min=0) + torch.log1p(torch.exp(-bz.abs()))) / beta
+    if name == "relu":
+        return z.clamp(min=0)
+    if name == "tanh":
+        return torch.tanh(z)
+    check_activation(name)
+    raise AssertionError  # unreachable
+
+
+def derivative_from_output(y: torch.Tensor, name: Activation = "softplus", beta: float = 10.0) -> torch.Tensor:
+    """σ′(z) from y = σ(z): softplus 1 − e^{−βy} (= sigmoid(βz)), ReLU 1[y > 0], tanh 1 − y².
+
+    Applied to the input pixels y₀ it gives the synthetic factor of the input error e₀ (pixels read as σ outputs).
+    """
+    if name == "softplus":
+        return -torch.expm1(-beta * y)
+    if name == "relu":
+        return (y > 0).to(y.dtype)
+    if name == "tanh":
+        return 1 - y * y
+    check_activation(name)
+    raise AssertionError  # unreachable

@@ -1,0 +1,110 @@
+"""Functional forward pass and error propagation through a feedback pathway (rows are samples).
+
+Column notation of the papers: z_ℓ = W_ℓ y_{ℓ−1} (+ b_ℓ), y_ℓ = σ(z_ℓ) for hidden layers, z_L are the logits;
+e_L = softmax(z_L) − onehot(t) = ∂CE/∂z_L and e_{ℓ−1} = (B_ℓ e_ℓ) ⊙ σ′(z_{ℓ−1}) down to the synthetic input
+error e₀ (pixels read as σ outputs). B_ℓ has shape n_{ℓ−1} × n_ℓ; backprop is B_ℓ = W_ℓᵀ. Direct feedback
+alignment uses e_{ℓ−1} = (B_ℓ e_L) ⊙ σ′ with B_ℓ of shape n_{ℓ−1} × n_L; sign symmetry uses
+B_ℓ = sign(W_ℓ)ᵀ ⊙ |B_ℓ| (|B_ℓ| constant: uSF; random fixed: frSF).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+
+from neuroplastic.feedback.activations import Activation, activate, check_activation, derivative_from_output
+from neuroplastic.feedback.init import FeedbackMode, check_mode
+
+
+class Signals(NamedTuple):
+    """Activities y₀..y_L (y_L: the logits z_L) and errors e₀..e_L of one forward and one feedback pass."""
+
+    ys: tuple[torch.Tensor, ...]
+    es: tuple[torch.Tensor, ...]
+
+
+def forward(
+    weights: Sequence[torch.Tensor],
+    x: torch.Tensor,
+    *,
+    biases: Sequence[torch.Tensor] | None = None,
+    activation: Activation = "softplus",
+    beta: float = 10.0,
+) -> tuple[torch.Tensor, ...]:
+    """(y₀, …, y_{L−1}, z_L) for inputs x (batch × n₀); the output layer is linear."""
+    check_activation(activation)
+    if x.dim() != 2 or x.shape[1] != weights[0].shape[1]:
+        raise ValueError(f"x must be batch × {weights[0].shape[1]}, got shape {tuple(x.shape)}")
+    ys = [x]
+    for l, w in enumerate(weights):
+        z = ys[-1] @ w.T
+        if biases is not None:
+            z = z + biases[l]
+        ys.append(z if l == len(weights) - 1 else activate(z, activation, beta))
+    return tuple(ys)
+
+
+def effective_feedback(weight: torch.Tensor, feedback: torch.Tensor | None, mode: FeedbackMode) -> torch.Tensor:
+    """The B_ℓ that carries errors this step: W_ℓᵀ (bp), B_ℓ (fa, dfa) or sign(W_ℓ)ᵀ ⊙ |B_ℓ| (sign)."""
+    if mode == "bp":
+        return weight.T
+    if feedback is None:
+        raise ValueError(f"feedback mode {mode!r} needs a feedback matrix for every layer")
+    if mode == "sign":
+        return torch.sign(weight.T) * feedback.abs()
+    return feedback
+
+
+def output_error(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """e_L = softmax(z_L) − onehot(t), the gradient of the summed cross-entropy with respect to the logits."""
+    if target.dim() != 1 or target.shape[0] != logits.shape[0] or target.dtype not in (torch.int64, torch.int32):
+        got = f"{tuple(target.shape)} {target.dtype}"
+        raise ValueError(f"target must be {logits.shape[0]} integer class labels, got {got}")
+    classes = torch.arange(logits.shape[1], device=logits.device)
+    onehot = (target[:, None] == classes).to(logits.dtype)
+    return torch.softmax(logits, dim=1) - onehot
+
+
+def errors(
+    weights: Sequence[torch.Tensor],
+    feedbacks: Sequence[torch.Tensor] | None,
+    ys: Sequence[torch.Tensor],
+    target: torch.Tensor,
+    *,
+    mode: FeedbackMode = "fa",
+    activation: Activation = "softplus",
+    beta: float = 10.0,
+) -> tuple[torch.Tensor, ...]:
+    """(e₀, …, e_L) propagated from e_L through the feedback pathway ``mode``."""
+    check_mode(mode)
+    if feedbacks is not None and len(feedbacks) != len(weights):
+        raise ValueError(f"need one feedback matrix per layer: {len(weights)} weights, {len(feedbacks)} feedbacks")
+    e_out = output_error(ys[-1], target)
+    es = [e_out]
+    for l in range(len(weights) - 1, -1, -1):
+        fb = effective_feedback(weights[l], None if feedbacks is None else feedbacks[l], mode)
+        source = e_out if mode == "dfa" else es[0]
+        expected = (weights[l].shape[1], source.shape[1])
+        if tuple(fb.shape) != expected:
+            got = tuple(fb.shape)
+            raise ValueError(f"feedback of layer {l + 1} must have shape {expected} in mode {mode!r}, got {got}")
+        es.insert(0, (source @ fb.T) * derivative_from_output(ys[l], activation, beta))
+    return tuple(es)
+
+
+def signals(
+    weights: Sequence[torch.Tensor],
+    feedbacks: Sequence[torch.Tensor] | None,
+    x: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    biases: Sequence[torch.Tensor] | None = None,
+    mode: FeedbackMode = "fa",
+    activation: Activation = "softplus",
+    beta: float = 10.0,
+) -> Signals:
+    """Forward pass and error propagation in one call."""
+    ys = forward(weights, x, biases=biases, activation=activation, beta=beta)
+    return Signals(ys, errors(weights, feedbacks, ys, target, mode=mode, activation=activation, beta=beta))

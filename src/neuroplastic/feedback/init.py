@@ -1,0 +1,49 @@
+"""Initial feedback matrices B_ℓ, one per weight layer, in the paper's shape n_{ℓ−1} × n_ℓ."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+
+FeedbackMode = Literal["bp", "fa", "dfa", "sign"]
+FEEDBACK_MODES: tuple[str, ...] = ("bp", "fa", "dfa", "sign")
+
+
+def check_mode(mode: str) -> None:
+    """Raise a clear error for an unknown feedback mode."""
+    if mode not in FEEDBACK_MODES:
+        raise ValueError(f"unknown feedback mode {mode!r}; choose one of {', '.join(FEEDBACK_MODES)}")
+
+
+def xavier_uniform(rows: int, cols: int, *, generator: torch.Generator | None = None, gain: float = 1.0, **kw):
+    """U(±gain·√(6/(rows + cols))), the Xavier-uniform draw used for W and B alike."""
+    bound = gain * math.sqrt(6.0 / (rows + cols))
+    return (torch.rand(rows, cols, generator=generator, **kw) * 2 - 1) * bound
+
+
+def init_feedback(
+    weights: Sequence[torch.Tensor],
+    mode: FeedbackMode,
+    *,
+    generator: torch.Generator | None = None,
+    gain: float = 1.0,
+) -> tuple[torch.Tensor, ...]:
+    """Fixed feedback matrices for ``weights`` W_ℓ (n_ℓ × n_{ℓ−1}).
+
+    - ``bp``: B_ℓ = W_ℓᵀ (a copy; :func:`neuroplastic.feedback.errors` recomputes it from W at every step).
+    - ``fa`` and ``sign``: Xavier-uniform B_ℓ of shape n_{ℓ−1} × n_ℓ (``sign`` uses only |B_ℓ| as magnitudes).
+    - ``dfa``: B_ℓ of shape n_{ℓ−1} × n_L, broadcasting the output error straight to layer ℓ−1.
+    """
+    check_mode(mode)
+    if mode == "bp":
+        return tuple(w.detach().T.clone() for w in weights)
+    n_out = weights[-1].shape[0]
+    kw = {"dtype": weights[0].dtype}
+    feedbacks = []
+    for w in weights:
+        cols = n_out if mode == "dfa" else w.shape[0]
+        feedbacks.append(xavier_uniform(w.shape[1], cols, generator=generator, gain=gain, **kw).to(w.device))
+    return tuple(feedbacks)
