@@ -13,17 +13,19 @@ from typing import Any, Literal
 
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.experiments.reservoir_motor import ReservoirMotorConfig, summary_stats, train_and_test
-from neuroplastic.reservoir import Switches
+from neuroplastic.reservoir import Simulation, Switches
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 
 PROTOCOL = {"authors": "authors' protocol", "closed_loop": "closed loop"}
+INTERVENTIONS = ("control", "lesion_before", "lesion_during", "dopamine_depleted", "tonic_only")
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReservoirLesionsConfig(ExperimentConfig):
     """Full protocol of Task 2 (N = 1000, 10 × 10-s training trials, 5 test trials), 11 seeds batched.
 
+    ``interventions``: which trainings to run ("control" also yields the pathological-output test);
     ``lesion_during_trial``: the training trial at whose start the mid-learning lesion happens.
     """
 
@@ -34,6 +36,7 @@ class ReservoirLesionsConfig(ExperimentConfig):
     train_trials: int = 10
     test_trials: int = 5
     seeds: int = 11
+    interventions: tuple[str, ...] = ("control", "lesion_before", "lesion_during", "dopamine_depleted", "tonic_only")
     lesion_during_trial: int = 5
     dopamine_scale: float = 0.0
     tonic_offset: float = 0.5
@@ -44,6 +47,9 @@ class ReservoirLesionsConfig(ExperimentConfig):
     def __post_init__(self) -> None:
         if not 0 < self.lesion_during_trial < self.train_trials:
             raise ValueError(f"lesion_during_trial must lie in 1..{self.train_trials - 1}")
+        unknown = set(self.interventions) - set(INTERVENTIONS)
+        if unknown or not self.interventions:
+            raise ValueError(f"interventions must be a non-empty subset of {INTERVENTIONS}, got {self.interventions}")
         if self.dopamine_scale < 0 or self.corrupt_noise < 0:
             raise ValueError("dopamine_scale and corrupt_noise must be >= 0")
 
@@ -67,70 +73,84 @@ def _motor_config(config: ReservoirLesionsConfig) -> ReservoirMotorConfig:
     )
 
 
-def conditions(config: ReservoirLesionsConfig) -> dict[str, tuple[str, Switches, str]]:
-    """name -> (description, switches during training, how the exploratory pathway is treated at test)."""
-    T = config.period
+def conditions(config: ReservoirLesionsConfig) -> dict[str, tuple[str, Switches]]:
+    """Training interventions: name -> (description, switches during training)."""
     return {
-        "control": ("no intervention", Switches(), "both"),
-        "lesion_before": ("exploratory pathway removed before learning (t = 0)", Switches(lesion_at=0), "removed"),
+        "control": ("no intervention", Switches()),
+        "lesion_before": ("exploratory pathway removed before learning (t = 0)", Switches(lesion_at=0)),
         "lesion_during": (
             f"exploratory pathway removed at the start of training trial {config.lesion_during_trial + 1}",
-            Switches(lesion_at=config.lesion_during_trial * T),
-            "removed",
+            Switches(lesion_at=config.lesion_during_trial * config.period),
         ),
         "dopamine_depleted": (
             f"Φ scaled by {config.dopamine_scale:g} throughout training",
             Switches(dopamine_at=0, dopamine_scale=config.dopamine_scale),
-            "both",
         ),
         "tonic_only": (
             f"phasic Φ removed, tonic offset {config.tonic_offset:g} (L-DOPA-like)",
             Switches(dopamine_at=0, dopamine_scale=0.0, tonic_offset=config.tonic_offset),
-            "both",
-        ),
-        "pathological_output": (
-            f"after training, z₂ corrupted by offset {config.corrupt_offset:g} + {config.corrupt_noise:g}·U[−1, 1]",
-            Switches(
-                corrupt_at=config.train_trials * T,
-                corrupt_noise=config.corrupt_noise,
-                corrupt_offset=config.corrupt_offset,
-            ),
-            "both",
         ),
     }
 
 
+def _test_kept(sim: Simulation, trained: dict[str, Any], replay: Any, config: ReservoirLesionsConfig) -> dict:
+    """Deviations with the exploratory pathway kept at test (W₂ r, no exploration noise), both protocols."""
+    sim.readout.keep_exploratory = True
+    deviations = {}
+    for protocol, feedback in (("authors", "replay"), ("closed_loop", "closed_loop")):
+        sim.restore(trained)
+        trace = sim.run(
+            config.test_trials * config.period,
+            learn=False,
+            feedback=feedback,
+            replay=replay if feedback == "replay" else None,
+            record_every=config.period,
+        )
+        deviations[f"kept/{protocol}"] = trace.deviation.tolist()
+    return deviations
+
+
+def _entry(description: str, deviations: dict[str, list[float]], result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "deviation": deviations,
+        "summary": {k: summary_stats(v) for k, v in deviations.items()},
+        "train_rmse_last_trial": result["train_rmse_last_trial"],
+        "final_norms": result["final_norms"],
+        "curves": {k: result["curves"][k] for k in ("norm_time_s", "norms", "time_s", "D")},
+    }
+
+
 def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
-    """Train SUPERTREX under each intervention; test with the exploratory pathway kept and removed."""
+    """Train SUPERTREX under each intervention; test with the exploratory pathway removed and kept.
+
+    The pathological-output condition reuses the control network: its exploratory output is corrupted at test
+    (kept) and then removed, which is exactly the control's 'removed' test.
+    """
     motor = _motor_config(config)
     state = run_dir.load_checkpoint()
     done: dict[str, Any] = state["done"] if state else {}
-    for name, (description, switches, at_test) in conditions(config).items():
-        if name in done:
+    for name, (description, switches) in conditions(config).items():
+        if name in done or name not in config.interventions:
             continue
         result, sim, replay = train_and_test(motor, config.preset, "supertrex", config.clock, switches=switches)
+        trained = sim.state()
         deviations = {f"removed/{k}": v for k, v in result["deviation"].items()}
-        if at_test == "both":
-            sim.readout.keep_exploratory = True
-            trained = sim.state()
-            for protocol, feedback in (("authors", "replay"), ("closed_loop", "closed_loop")):
-                sim.restore(trained)
-                trace = sim.run(
-                    config.test_trials * config.period,
-                    learn=False,
-                    feedback=feedback,
-                    replay=replay if feedback == "replay" else None,
-                    record_every=config.period,
-                )
-                deviations[f"kept/{protocol}"] = trace.deviation.tolist()
-        done[name] = {
-            "description": description,
-            "deviation": deviations,
-            "summary": {k: summary_stats(v) for k, v in deviations.items()},
-            "train_rmse_last_trial": result["train_rmse_last_trial"],
-            "final_norms": result["final_norms"],
-            "curves": {k: result["curves"][k] for k in ("norm_time_s", "norms", "time_s", "D")},
-        }
+        if switches.lesion_at is None:
+            deviations |= _test_kept(sim, trained, replay, config)
+        done[name] = _entry(description, deviations, result)
+        if name == "control":
+            sim.readout.explorer.switches = Switches(
+                corrupt_at=0, corrupt_noise=config.corrupt_noise, corrupt_offset=config.corrupt_offset
+            )
+            corrupted = {k: v for k, v in deviations.items() if k.startswith("removed/")}
+            corrupted |= _test_kept(sim, trained, replay, config)
+            done["pathological_output"] = _entry(
+                f"trained network, then z₂ corrupted by offset {config.corrupt_offset:g} + "
+                f"{config.corrupt_noise:g}·U[−1, 1]",
+                corrupted,
+                result,
+            )
         run_dir.log(condition=name, deviation=deviations, final_norms=result["final_norms"])
         run_dir.save_checkpoint({"done": done})
     notes = [
