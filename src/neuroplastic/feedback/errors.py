@@ -1,5 +1,8 @@
 """Functional forward pass and error propagation through a feedback pathway (rows are samples).
 
+Every function also accepts a leading dimension of independent networks (seeds, grid points) on all
+tensors: weights S × n_ℓ × n_{ℓ−1}, inputs S × batch × n₀, targets S × batch.
+
 Column notation of the papers: z_ℓ = W_ℓ y_{ℓ−1} (+ b_ℓ), y_ℓ = σ(z_ℓ) for hidden layers, z_L are the logits;
 e_L = softmax(z_L) − onehot(t) = ∂CE/∂z_L and e_{ℓ−1} = (B_ℓ e_ℓ) ⊙ σ′(z_{ℓ−1}) down to the synthetic input
 error e₀ (pixels read as σ outputs). B_ℓ has shape n_{ℓ−1} × n_ℓ; backprop is B_ℓ = W_ℓᵀ. Direct feedback
@@ -35,13 +38,13 @@ def forward(
 ) -> tuple[torch.Tensor, ...]:
     """(y₀, …, y_{L−1}, z_L) for inputs x (batch × n₀); the output layer is linear."""
     check_activation(activation)
-    if x.dim() != 2 or x.shape[1] != weights[0].shape[1]:
-        raise ValueError(f"x must be batch × {weights[0].shape[1]}, got shape {tuple(x.shape)}")
+    if x.dim() < 2 or x.shape[-1] != weights[0].shape[-1]:
+        raise ValueError(f"x must be batch × {weights[0].shape[-1]}, got shape {tuple(x.shape)}")
     ys = [x]
     for l, w in enumerate(weights):
-        z = ys[-1] @ w.T
+        z = ys[-1] @ w.mT
         if biases is not None:
-            z = z + biases[l]
+            z = z + biases[l].unsqueeze(-2)
         ys.append(z if l == len(weights) - 1 else activate(z, activation, beta))
     return tuple(ys)
 
@@ -49,22 +52,22 @@ def forward(
 def effective_feedback(weight: torch.Tensor, feedback: torch.Tensor | None, mode: FeedbackMode) -> torch.Tensor:
     """The B_ℓ that carries errors this step: W_ℓᵀ (bp), B_ℓ (fa, dfa) or sign(W_ℓ)ᵀ ⊙ |B_ℓ| (sign)."""
     if mode == "bp":
-        return weight.T
+        return weight.mT
     if feedback is None:
         raise ValueError(f"feedback mode {mode!r} needs a feedback matrix for every layer")
     if mode == "sign":
-        return torch.sign(weight.T) * feedback.abs()
+        return torch.sign(weight.mT) * feedback.abs()
     return feedback
 
 
 def output_error(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """e_L = softmax(z_L) − onehot(t), the gradient of the summed cross-entropy with respect to the logits."""
-    if target.dim() != 1 or target.shape[0] != logits.shape[0] or target.dtype not in (torch.int64, torch.int32):
+    if target.shape != logits.shape[:-1] or target.dtype not in (torch.int64, torch.int32):
         got = f"{tuple(target.shape)} {target.dtype}"
-        raise ValueError(f"target must be {logits.shape[0]} integer class labels, got {got}")
-    classes = torch.arange(logits.shape[1], device=logits.device)
-    onehot = (target[:, None] == classes).to(logits.dtype)
-    return torch.softmax(logits, dim=1) - onehot
+        raise ValueError(f"target must hold integer class labels of shape {tuple(logits.shape[:-1])}, got {got}")
+    classes = torch.arange(logits.shape[-1], device=logits.device)
+    onehot = (target.unsqueeze(-1) == classes).to(logits.dtype)
+    return torch.softmax(logits, dim=-1) - onehot
 
 
 def errors(
@@ -86,11 +89,11 @@ def errors(
     for l in range(len(weights) - 1, -1, -1):
         fb = effective_feedback(weights[l], None if feedbacks is None else feedbacks[l], mode)
         source = e_out if mode == "dfa" else es[0]
-        expected = (weights[l].shape[1], source.shape[1])
-        if tuple(fb.shape) != expected:
+        expected = (weights[l].shape[-1], source.shape[-1])
+        if tuple(fb.shape[-2:]) != expected:
             got = tuple(fb.shape)
             raise ValueError(f"feedback of layer {l + 1} must have shape {expected} in mode {mode!r}, got {got}")
-        es.insert(0, (source @ fb.T) * derivative_from_output(ys[l], activation, beta))
+        es.insert(0, (source @ fb.mT) * derivative_from_output(ys[l], activation, beta))
     return tuple(es)
 
 

@@ -1,0 +1,61 @@
+"""Local plasticity rules ΔW_ℓ = Σ_r θ_r F^r_ℓ(pre y, post y, pre e, post e, W, B), online or in mini-batches.
+
+Sign convention: W ← W + ΔW; F⁰ = −e yᵀ (θ₀ is the learning rate), eHebb = −e_ℓ e_{ℓ−1}ᵀ, Oja with +.
+Functional core: ``Learner(rule, feedback, activation).step(state, x, t)`` on plain tensors (vmap-able, or with a
+leading dimension of networks). Module API: ``rule_backward(model, x, t, rule)`` writes −ΔW into ``.grad``.
+"""
+
+from neuroplastic.plasticity.diagnostics import (
+    activation_norm,
+    angle,
+    effective_rank,
+    layer_diagnostics,
+    norm_ratio,
+    orthonormality_error,
+    row_norms,
+    update_gradient_angle,
+    weight_feedback_angle,
+)
+from neuroplastic.plasticity.learner import (
+    Learner,
+    PlasticState,
+    StepResult,
+    init_state,
+    map_state,
+    stack_states,
+    unstack_state,
+)
+from neuroplastic.plasticity.module import learner_for, rule_backward
+from neuroplastic.plasticity.oja import gha, hebb, oja_single_neuron, oja_subspace, subspace_decay
+from neuroplastic.plasticity.rule import Rule, layer_updates
+from neuroplastic.plasticity.terms import TERMS, Term
+
+__all__ = [
+    "TERMS",
+    "Learner",
+    "PlasticState",
+    "Rule",
+    "StepResult",
+    "Term",
+    "activation_norm",
+    "angle",
+    "effective_rank",
+    "gha",
+    "hebb",
+    "init_state",
+    "layer_diagnostics",
+    "layer_updates",
+    "learner_for",
+    "map_state",
+    "norm_ratio",
+    "oja_single_neuron",
+    "oja_subspace",
+    "orthonormality_error",
+    "row_norms",
+    "rule_backward",
+    "stack_states",
+    "subspace_decay",
+    "unstack_state",
+    "update_gradient_angle",
+    "weight_feedback_angle",
+]

@@ -1,0 +1,89 @@
+"""Per-layer diagnostics: update–gradient and W–B angles, orthonormality, row norms, activity norms and rank."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+
+def angle(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Angle in degrees between a and b as flattened vectors (90° when either is zero)."""
+    a, b = a.reshape(-1), b.reshape(-1)
+    norm = torch.linalg.vector_norm(a) * torch.linalg.vector_norm(b)
+    if norm == 0:
+        return 90.0
+    cosine = (a @ b / norm).clamp(-1, 1)
+    return math.degrees(math.acos(float(cosine)))
+
+
+def update_gradient_angle(delta: torch.Tensor, gradient: torch.Tensor) -> float:
+    """∠(ΔW, −∇_W L): 0° for a gradient-descent step, 90° for an orthogonal one."""
+    return angle(delta, -gradient)
+
+
+def weight_feedback_angle(weight: torch.Tensor, feedback: torch.Tensor) -> float:
+    """∠(W_ℓ, B_ℓᵀ): 0° when the feedback is backprop's."""
+    return angle(weight, feedback.mT)
+
+
+def norm_ratio(weight: torch.Tensor, feedback: torch.Tensor) -> float:
+    """‖B_ℓ‖_F / ‖W_ℓ‖_F."""
+    return float(torch.linalg.matrix_norm(feedback) / torch.linalg.matrix_norm(weight))
+
+
+def orthonormality_error(weight: torch.Tensor) -> float:
+    """‖W Wᵀ − I‖_F, zero when the rows are orthonormal."""
+    eye = torch.eye(weight.shape[0], dtype=weight.dtype, device=weight.device)
+    return float(torch.linalg.matrix_norm(weight @ weight.mT - eye))
+
+
+def row_norms(weight: torch.Tensor) -> torch.Tensor:
+    """‖W_i‖ for every row (neuron)."""
+    return torch.linalg.vector_norm(weight, dim=-1)
+
+
+def activation_norm(y: torch.Tensor) -> float:
+    """Mean over samples of ‖y_b‖."""
+    return float(torch.linalg.vector_norm(y, dim=-1).mean())
+
+
+def effective_rank(y: torch.Tensor) -> float:
+    """Participation ratio (Σλ)² / Σλ² of the activity covariance (rows are samples): 1 to n."""
+    centred = y - y.mean(0)
+    cov = centred.mT @ centred
+    denominator = torch.linalg.matrix_norm(cov) ** 2
+    if denominator == 0:
+        return 0.0
+    return float(torch.trace(cov) ** 2 / denominator)
+
+
+def layer_diagnostics(
+    weights: Sequence[torch.Tensor],
+    ys: Sequence[torch.Tensor],
+    *,
+    feedbacks: Sequence[torch.Tensor] | None = None,
+    deltas: Sequence[torch.Tensor] | None = None,
+    gradients: Sequence[torch.Tensor] | None = None,
+) -> list[dict[str, float]]:
+    """One dict per weight layer ℓ = 1..L (activity statistics of its output y_ℓ; y_L are the logits)."""
+    rows = []
+    for l, w in enumerate(weights):
+        norms = row_norms(w)
+        row = {
+            "layer": l + 1,
+            "orthonormality_error": orthonormality_error(w),
+            "row_norm_mean": float(norms.mean()),
+            "row_norm_min": float(norms.min()),
+            "row_norm_max": float(norms.max()),
+            "activation_norm": activation_norm(ys[l + 1]),
+            "effective_rank": effective_rank(ys[l + 1]),
+        }
+        if feedbacks is not None and feedbacks[l].shape == w.mT.shape:
+            row["weight_feedback_angle"] = weight_feedback_angle(w, feedbacks[l])
+            row["feedback_norm_ratio"] = norm_ratio(w, feedbacks[l])
+        if deltas is not None and gradients is not None:
+            row["update_gradient_angle"] = update_gradient_angle(deltas[l], gradients[l])
+        rows.append(row)
+    return rows

@@ -1,0 +1,132 @@
+"""The functional core: one online or mini-batch step of a plasticity rule on plain tensors.
+
+State = (weights W_ℓ: n_ℓ × n_{ℓ−1}, feedbacks B_ℓ: n_{ℓ−1} × n_ℓ (n_{ℓ−1} × n_L for DFA; None for backprop),
+biases b_ℓ or None). ``Learner.step`` is a pure function of tensors: out-of-place, so torch.func.vmap, grad and
+jvp compose with it; every tensor may also carry a leading dimension of S independent networks (seeds or grid
+points), which runs them as one batched computation. B is returned unchanged: no rule here writes to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import torch
+
+from neuroplastic.feedback.activations import Activation, check_activation
+from neuroplastic.feedback.errors import Signals, effective_feedback, forward, signals
+from neuroplastic.feedback.init import FeedbackMode, check_mode, init_feedback, xavier_uniform
+from neuroplastic.plasticity.rule import Rule, layer_updates
+
+
+class PlasticState(NamedTuple):
+    """Weights, feedback matrices (None for backprop) and biases (None without biases)."""
+
+    weights: tuple[torch.Tensor, ...]
+    feedbacks: tuple[torch.Tensor, ...] | None
+    biases: tuple[torch.Tensor, ...] | None = None
+
+
+class StepResult(NamedTuple):
+    """The new state, the updates ΔW_ℓ and Δb_ℓ that produced it, and the signals they came from."""
+
+    state: PlasticState
+    deltas: tuple[torch.Tensor, ...]
+    bias_deltas: tuple[torch.Tensor, ...]
+    signals: Signals
+
+
+@dataclass(frozen=True)
+class Learner:
+    """A rule, a feedback pathway and the hidden nonlinearity (softplus β = 10 by default)."""
+
+    rule: Rule = field(default_factory=Rule)
+    feedback: FeedbackMode = "fa"
+    activation: Activation = "softplus"
+    beta: float = 10.0
+
+    def __post_init__(self) -> None:
+        check_mode(self.feedback)
+        check_activation(self.activation)
+        if not isinstance(self.rule, Rule):
+            raise TypeError(f"rule must be a plasticity.Rule, got {type(self.rule).__name__}")
+
+    def signals(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor) -> Signals:
+        """Activities y₀..y_L and errors e₀..e_L."""
+        return signals(
+            state.weights,
+            state.feedbacks,
+            x,
+            target,
+            biases=state.biases,
+            mode=self.feedback,
+            activation=self.activation,
+            beta=self.beta,
+        )
+
+    def step(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor) -> StepResult:
+        """W_ℓ ← W_ℓ + ΔW_ℓ for all layers from one forward and one feedback pass (pre-step weights)."""
+        s = self.signals(state, x, target)
+        fbs = self.effective_feedbacks(state)
+        deltas, bias_deltas = layer_updates(self.rule, state.weights, fbs, s)
+        weights = tuple(w + d for w, d in zip(state.weights, deltas, strict=True))
+        biases = None if state.biases is None else tuple(b + d for b, d in zip(state.biases, bias_deltas, strict=True))
+        return StepResult(PlasticState(weights, state.feedbacks, biases), deltas, bias_deltas, s)
+
+    def effective_feedbacks(self, state: PlasticState) -> tuple[torch.Tensor, ...]:
+        """The B_ℓ that carry errors at this step (W_ℓᵀ for backprop)."""
+        fbs = state.feedbacks if state.feedbacks is not None else (None,) * len(state.weights)
+        return tuple(effective_feedback(w, b, self.feedback) for w, b in zip(state.weights, fbs, strict=True))
+
+    def predict(self, state: PlasticState, x: torch.Tensor) -> torch.Tensor:
+        """Predicted class labels."""
+        logits = forward(state.weights, x, biases=state.biases, activation=self.activation, beta=self.beta)[-1]
+        return logits.argmax(-1)
+
+
+def init_state(
+    sizes: Sequence[int],
+    *,
+    feedback: FeedbackMode = "fa",
+    generator: torch.Generator | None = None,
+    gain: float = 1.0,
+    feedback_gain: float = 1.0,
+    bias: bool = False,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str = "cpu",
+) -> PlasticState:
+    """Xavier-uniform W_ℓ × ``gain`` (then B_ℓ) for layer sizes [n₀, …, n_L], zero biases."""
+    if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
+        raise ValueError(f"sizes must list at least two positive widths, got {list(sizes)}")
+    pairs = zip(sizes[:-1], sizes[1:], strict=True)
+    weights = tuple(xavier_uniform(b, a, generator=generator, gain=gain, dtype=dtype) for a, b in pairs)
+    feedbacks = None if feedback == "bp" else init_feedback(weights, feedback, generator=generator, gain=feedback_gain)
+    biases = tuple(torch.zeros(n, dtype=dtype) for n in sizes[1:]) if bias else None
+    state = PlasticState(weights, feedbacks, biases)
+    return map_state(state, lambda t: t.to(device))
+
+
+def map_state(state: PlasticState, fn) -> PlasticState:
+    """Apply ``fn`` to every tensor of the state."""
+
+    def each(ts):
+        return None if ts is None else tuple(fn(t) for t in ts)
+
+    return PlasticState(each(state.weights), each(state.feedbacks), each(state.biases))
+
+
+def stack_states(states: Sequence[PlasticState]) -> PlasticState:
+    """Stack S states along a new leading dimension (all must share shapes and optional parts)."""
+
+    def stack(parts):
+        if parts[0] is None:
+            return None
+        return tuple(torch.stack(ts) for ts in zip(*parts, strict=True))
+
+    return PlasticState(*(stack([getattr(s, f) for s in states]) for f in PlasticState._fields))
+
+
+def unstack_state(state: PlasticState, index: int) -> PlasticState:
+    """The ``index``-th network of a stacked state."""
+    return map_state(state, lambda t: t[index])

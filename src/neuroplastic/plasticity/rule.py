@@ -1,0 +1,90 @@
+"""A plasticity rule ΔW_ℓ = Σ_r θ_r F^r_ℓ(pre y, post y, pre e, post e, W, B), applied to every layer at once.
+
+θ_r is a scalar shared by all layers (the paper) or a sequence / 1-D tensor with one value per layer; a tensor
+of shape S × 1 × 1 gives each of S stacked networks its own θ (a grid). Tensors keep their autograd graph, so θ
+can be meta-learned. Products are summed over the batch (``reduce="sum"``, the
+released code) or averaged (``"mean"``); at batch 1 both agree. Every layer uses the pre-step weights.
+Biases, when present, learn by the pseudo-gradient only: Δb_ℓ = −θ₀ Σ_b e_ℓ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+
+from neuroplastic.feedback.errors import Signals
+from neuroplastic.plasticity.terms import TERMS
+
+Coefficient = float | torch.Tensor | Sequence[float]
+OutputPost = Literal["softmax", "logits", "excluded"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Coefficients θ by term name (see ``TERMS``), batch reduction and the output layer's post activity.
+
+    ``output_post``: what terms reading y_ℓ see at the output layer: softmax(z_L) (released code), the logits,
+    or ``excluded`` (such terms contribute nothing there).
+    """
+
+    coefficients: Mapping[str, Coefficient] = field(default_factory=lambda: {"pseudo_grad": 1.0})
+    reduce: Literal["sum", "mean"] = "sum"
+    output_post: OutputPost = "softmax"
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.coefficients) - set(TERMS))
+        if unknown:
+            raise ValueError(f"unknown plasticity terms {unknown}; the pool is {sorted(TERMS)}")
+        if self.reduce not in ("sum", "mean"):
+            raise ValueError(f"reduce must be 'sum' or 'mean', got {self.reduce!r}")
+        if self.output_post not in ("softmax", "logits", "excluded"):
+            raise ValueError(f"output_post must be softmax, logits or excluded, got {self.output_post!r}")
+
+    @property
+    def needs_pre_error(self) -> bool:
+        """Whether any term reads e_{ℓ−1}."""
+        return any(TERMS[name].needs_pre_error for name in self.coefficients)
+
+    def theta(self, name: str, layer: int, n_layers: int) -> Coefficient:
+        """θ_r for layer ``layer`` (0-based) of ``n_layers``."""
+        value = self.coefficients[name]
+        if isinstance(value, (int, float)) or (isinstance(value, torch.Tensor) and value.dim() != 1):
+            return value
+        if len(value) != n_layers:
+            raise ValueError(f"θ[{name!r}] has {len(value)} per-layer values for {n_layers} layers")
+        return value[layer]
+
+
+def layer_updates(
+    rule: Rule,
+    weights: Sequence[torch.Tensor],
+    feedbacks: Sequence[torch.Tensor],
+    signals: Signals,
+) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """(ΔW_ℓ for every layer, Δb_ℓ for every layer) from one forward and one feedback pass.
+
+    ``feedbacks`` are the effective B_ℓ used for the errors (terms may read them).
+    """
+    ys, es = signals
+    n_layers = len(weights)
+    batch = ys[0].shape[-2]
+    scale = 1.0 / batch if rule.reduce == "mean" else 1.0
+    deltas, bias_deltas = [], []
+    for l, (w, b) in enumerate(zip(weights, feedbacks, strict=True)):
+        post_y = ys[l + 1]
+        is_output = l == n_layers - 1
+        if is_output and rule.output_post == "softmax":
+            post_y = torch.softmax(post_y, dim=-1)
+        delta = torch.zeros_like(w)
+        for name in rule.coefficients:
+            term = TERMS[name]
+            if is_output and rule.output_post == "excluded" and term.uses_post_activity:
+                continue
+            delta = delta + rule.theta(name, l, n_layers) * term(ys[l], post_y, es[l], es[l + 1], w, b)
+        deltas.append(delta * scale)
+        theta0 = rule.theta("pseudo_grad", l, n_layers) if "pseudo_grad" in rule.coefficients else 0.0
+        bias_deltas.append(-theta0 * es[l + 1].sum(-2) * scale)
+    return tuple(deltas), tuple(bias_deltas)

@@ -1,0 +1,174 @@
+"""The pool of plasticity terms F^r(pre y, post y, pre e, post e, W, B) → ΔW-direction (n_ℓ × n_{ℓ−1}).
+
+Sign convention: the update is ΔW_ℓ = Σ_r θ_r F^r_ℓ and W_ℓ ← W_ℓ + ΔW_ℓ. The paper's named terms carry
+their sign (F⁰ = −e_ℓ y_{ℓ−1}ᵀ, so θ₀ > 0 is a learning rate; eHebb = −e_ℓ e_{ℓ−1}ᵀ; Oja enters with +);
+the extra terms of the development superset are the bare products listed, their sign left to θ.
+Each term is a sum over the samples (rows) of a batch; column notation in the formulas, row tensors in code.
+Metadata: which signals a term reads, and whether it needs the pre-synaptic error e_{ℓ−1} (e₀ in layer 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from neuroplastic.plasticity.oja import gha, hebb, oja_single_neuron, oja_subspace, subspace_decay
+
+TermFn = Callable[..., torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Term:
+    """A plasticity term: its pure function, formula, the signals it reads and its origin."""
+
+    name: str
+    fn: TermFn
+    formula: str
+    signals: frozenset[str]
+    origin: str
+
+    @property
+    def needs_pre_error(self) -> bool:
+        """Whether the term reads e_{ℓ−1}, the error of the layer below (e₀ in layer 1)."""
+        return "pre_e" in self.signals
+
+    @property
+    def uses_post_activity(self) -> bool:
+        """Whether the term reads y_ℓ (for the output layer: the output policy's post)."""
+        return "post_y" in self.signals
+
+    def __call__(self, pre_y, post_y, pre_e, post_e, weight, feedback) -> torch.Tensor:
+        """F(pre y, post y, pre e, post e, W, B), summed over the batch."""
+        return self.fn(pre_y, post_y, pre_e, post_e, weight, feedback)
+
+
+def _outer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a.mT @ b
+
+
+def _pre_error_decay(pre_e: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Σ_b W (e e)ᵀ for e = e_{ℓ−1}, as (W e) eᵀ when the batch is smaller than n_{ℓ−1}."""
+    if pre_e.shape[-2] < pre_e.shape[-1]:
+        return (weight @ pre_e.mT) @ pre_e
+    return weight @ (pre_e.mT @ pre_e)
+
+
+def _term(name, formula, signals, origin):
+    def register(fn: TermFn) -> TermFn:
+        TERMS[name] = Term(name, fn, formula, frozenset(signals), origin)
+        return fn
+
+    return register
+
+
+TERMS: dict[str, Term] = {}
+
+
+@_term("pseudo_grad", "−e_ℓ y_{ℓ−1}ᵀ", ("pre_y", "post_e"), "NatComm F⁰ (exactly −∇_W CE when B = Wᵀ)")
+def pseudo_grad(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """F⁰ = −e_ℓ y_{ℓ−1}ᵀ."""
+    return -_outer(post_e, pre_y)
+
+
+@_term("ehebb", "−e_ℓ e_{ℓ−1}ᵀ", ("pre_e", "post_e"), "NatComm F² (error-based Hebbian)")
+def ehebb(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """F² = −e_ℓ e_{ℓ−1}ᵀ."""
+    return -_outer(post_e, pre_e)
+
+
+@_term("oja", "y_ℓ y_{ℓ−1}ᵀ − (y_ℓ y_ℓᵀ) W_ℓ", ("pre_y", "post_y", "W"), "NatComm F⁹ (Oja's subspace rule)")
+def oja(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """F⁹ = y_ℓ y_{ℓ−1}ᵀ − (y_ℓ y_ℓᵀ) W_ℓ."""
+    return oja_subspace(pre_y, post_y, weight)
+
+
+@_term("oja_single", "y_ℓ y_{ℓ−1}ᵀ − diag(y_ℓ²) W_ℓ", ("pre_y", "post_y", "W"), "Oja 1982, one neuron per row")
+def oja_single(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """Single-neuron Oja: y_ℓ y_{ℓ−1}ᵀ − diag(y_ℓ²) W_ℓ."""
+    return oja_single_neuron(pre_y, post_y, weight)
+
+
+@_term("gha", "y_ℓ y_{ℓ−1}ᵀ − LT(y_ℓ y_ℓᵀ) W_ℓ", ("pre_y", "post_y", "W"), "Sanger 1989")
+def sanger(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """Sanger's GHA: y_ℓ y_{ℓ−1}ᵀ − LT(y_ℓ y_ℓᵀ) W_ℓ."""
+    return gha(pre_y, post_y, weight)
+
+
+@_term("hebb", "y_ℓ y_{ℓ−1}ᵀ", ("pre_y", "post_y"), "plain Hebb (unstable alone)")
+def plain_hebb(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """y_ℓ y_{ℓ−1}ᵀ."""
+    return hebb(pre_y, post_y)
+
+
+@_term("post_y_pre_e", "y_ℓ e_{ℓ−1}ᵀ", ("post_y", "pre_e"), "superset '1'")
+def post_y_pre_e(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """y_ℓ e_{ℓ−1}ᵀ."""
+    return _outer(post_y, pre_e)
+
+
+@_term("hebb_decay", "(y_ℓ y_ℓᵀ) W_ℓ", ("post_y", "W"), "superset '2'")
+def hebb_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """(y_ℓ y_ℓᵀ) W_ℓ, Oja's decay on its own."""
+    return subspace_decay(post_y, weight)
+
+
+@_term("instar", "y_ℓ (y_{ℓ−1} − W_ℓ)", ("pre_y", "post_y", "W"), "superset '4' (instar)")
+def instar(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """Instar: ΔW_ij = y_i (x_j − W_ij), i.e. y xᵀ − diag(y) W."""
+    return hebb(pre_y, post_y) - post_y.sum(-2).unsqueeze(-1) * weight
+
+
+@_term("constant", "1 1ᵀ", (), "superset '5'")
+def constant(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """A constant drive: every synapse changes by 1 per sample."""
+    return torch.full_like(weight, pre_y.shape[-2])
+
+
+@_term("post_error", "e_ℓ 1ᵀ", ("post_e",), "superset '6' (post error only)")
+def post_error(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """e_ℓ 1ᵀ."""
+    return _outer(post_e, torch.ones_like(pre_y))
+
+
+@_term("pre_error", "1 e_{ℓ−1}ᵀ", ("pre_e",), "superset '7' (pre error only)")
+def pre_error(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """1 e_{ℓ−1}ᵀ."""
+    return _outer(torch.ones_like(post_e), pre_e)
+
+
+@_term("ehebb_post_decay", "e_ℓ e_{ℓ−1}ᵀ − (e_ℓ e_ℓᵀ) W_ℓ", ("pre_e", "post_e", "W"), "superset '8'")
+def ehebb_post_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """e_ℓ e_{ℓ−1}ᵀ − (e_ℓ e_ℓᵀ) W_ℓ."""
+    return _outer(post_e, pre_e) - subspace_decay(post_e, weight)
+
+
+@_term("ehebb_pre_decay", "e_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)", ("pre_e", "post_e", "W"), "superset '9'")
+def ehebb_pre_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """e_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)."""
+    return _outer(post_e, pre_e) - _pre_error_decay(pre_e, weight)
+
+
+@_term("post_y_pre_e_decay", "y_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)", ("post_y", "pre_e", "W"), "superset '11'")
+def post_y_pre_e_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """y_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)."""
+    return _outer(post_y, pre_e) - _pre_error_decay(pre_e, weight)
+
+
+@_term("error_decay", "(e_ℓ e_ℓᵀ) W_ℓ", ("post_e", "W"), "superset '14'")
+def error_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """(e_ℓ e_ℓᵀ) W_ℓ."""
+    return subspace_decay(post_e, weight)
+
+
+@_term("pre_error_decay", "W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)", ("pre_e", "W"), "superset '15'")
+def pre_error_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)."""
+    return _pre_error_decay(pre_e, weight)
+
+
+@_term("weight_decay", "−W_ℓ", ("W",), "weight decay")
+def weight_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
+    """−W_ℓ per sample."""
+    return -pre_y.shape[-2] * weight
