@@ -24,6 +24,7 @@ from neuroplastic.plasticity.learner import (
     map_state,
     stack_states,
     unstack_state,
+    vmap_dims,
 )
 from neuroplastic.plasticity.module import learner_for, rule_backward
 from neuroplastic.plasticity.oja import gha, hebb, oja_single_neuron, oja_subspace, subspace_decay
@@ -57,5 +58,6 @@ __all__ = [
     "subspace_decay",
     "unstack_state",
     "update_gradient_angle",
+    "vmap_dims",
     "weight_feedback_angle",
 ]

@@ -116,6 +116,11 @@ def map_state(state: PlasticState, fn) -> PlasticState:
     return PlasticState(each(state.weights), each(state.feedbacks), each(state.biases))
 
 
+def vmap_dims(state: PlasticState, dim: int = 0) -> PlasticState:
+    """``in_dims`` for torch.func.vmap over a stacked state (absent parts get None)."""
+    return PlasticState(*(None if part is None else dim for part in state))
+
+
 def stack_states(states: Sequence[PlasticState]) -> PlasticState:
     """Stack S states along a new leading dimension (all must share shapes and optional parts)."""
 

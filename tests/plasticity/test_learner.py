@@ -1,0 +1,199 @@
+import pytest
+import torch
+from torch import nn
+
+from neuroplastic import feedback
+from neuroplastic.core.mlp import mlp
+from neuroplastic.plasticity import (
+    Learner,
+    PlasticState,
+    Rule,
+    init_state,
+    layer_diagnostics,
+    learner_for,
+    rule_backward,
+    stack_states,
+    unstack_state,
+    vmap_dims,
+)
+
+SIZES = [12, 9, 7, 5]
+RULE = Rule({"pseudo_grad": 0.05, "oja": 0.01})
+
+
+def stream(n=20, seed=0, n_in=12, n_out=5):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, n_in, generator=g), torch.randint(0, n_out, (n, 1), generator=g)
+
+
+def run(learner, state, xs, ts):
+    for x, t in zip(xs, ts):
+        state = learner.step(state, x, t).state
+    return state
+
+
+def seeds_state(mode, seeds, bias=False):
+    return [
+        init_state(SIZES, feedback=mode, generator=torch.Generator().manual_seed(s), bias=bias, dtype=torch.float64)
+        for s in seeds
+    ]
+
+
+@pytest.mark.parametrize("mode", ["bp", "fa", "dfa", "sign"])
+def test_batched_seeds_equal_a_loop(mode):
+    learner = Learner(RULE, mode)
+    states = seeds_state(mode, range(4), bias=True)
+    xs, ts = stream()
+    looped = [run(learner, s, xs, ts) for s in states]
+    # leading dimension: every network sees the same sample
+    stacked = run(
+        learner, stack_states(states), xs.unsqueeze(1).expand(-1, 4, -1, -1), ts.unsqueeze(1).expand(-1, 4, -1)
+    )
+    vmapped = stack_states(states)
+    dims = vmap_dims(vmapped)
+    step = torch.func.vmap(lambda s, x, t: learner.step(s, x, t).state, in_dims=(dims, None, None), out_dims=dims)
+    for x, t in zip(xs, ts):
+        vmapped = step(vmapped, x, t)
+    for i, ref in enumerate(looped):
+        for a, b, c in zip(unstack_state(stacked, i).weights, unstack_state(vmapped, i).weights, ref.weights):
+            torch.testing.assert_close(a, c, atol=1e-13, rtol=0)
+            torch.testing.assert_close(b, c, atol=1e-13, rtol=0)
+        for a, c in zip(unstack_state(stacked, i).biases, ref.biases):
+            torch.testing.assert_close(a, c, atol=1e-13, rtol=0)
+
+
+def test_theta_grid_as_leading_dimension():
+    lrs = torch.tensor([0.01, 0.05, 0.2]).view(3, 1, 1)
+    ojas = torch.tensor([0.0, 0.01, 0.03]).view(3, 1, 1)
+    state = seeds_state("fa", [0])[0]
+    xs, ts = stream(10)
+    grid = run(
+        Learner(Rule({"pseudo_grad": lrs, "oja": ojas}), "fa"),
+        stack_states([state] * 3),
+        xs.unsqueeze(1).expand(-1, 3, -1, -1),
+        ts.unsqueeze(1).expand(-1, 3, -1),
+    )
+    for i in range(3):
+        ref = run(Learner(Rule({"pseudo_grad": float(lrs[i]), "oja": float(ojas[i])}), "fa"), state, xs, ts)
+        for a, b in zip(unstack_state(grid, i).weights, ref.weights):
+            torch.testing.assert_close(a, b, atol=1e-13, rtol=0)
+
+
+def test_same_seed_same_result_float32():
+    torch.set_default_dtype(torch.float32)
+    results = []
+    for _ in range(2):
+        state = init_state([12, 9, 5], generator=torch.Generator().manual_seed(3))
+        xs, ts = stream(15)
+        results.append(run(Learner(RULE, "fa"), state, xs.float(), ts))
+    assert all(torch.equal(a, b) for a, b in zip(results[0].weights, results[1].weights))
+    assert results[0].weights[0].dtype == torch.float32
+
+
+@pytest.mark.parametrize("depth", [2, 6])
+@pytest.mark.parametrize("activation", ["softplus", "relu", "tanh"])
+@pytest.mark.parametrize("mode", ["bp", "fa"])
+def test_rule_backward_with_sgd_equals_the_functional_step(depth, activation, mode):
+    sizes = [10] + [8 - i % 3 for i in range(depth)] + [4]
+    model = mlp(
+        sizes, activation=activation, bias=True, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
+    if mode == "fa":
+        model, _ = feedback.convert(model, "fa", generator=torch.Generator().manual_seed(2))
+    x, t = torch.rand(3, 10), torch.tensor([0, 3, 1])
+    learner, state, _ = learner_for(model, RULE)
+    assert (learner.feedback, learner.activation) == (mode, activation)
+    expected = learner.step(state, x, t).state
+    expected = [w.clone() for w in expected.weights] + [b.clone() for b in expected.biases]
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    rule_backward(model, x, t, RULE)
+    optimizer.step()
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    got = [m.weight for m in linears] + [m.bias for m in linears]
+    for a, b in zip(got, expected, strict=True):
+        torch.testing.assert_close(a.detach(), b, atol=1e-13, rtol=0)
+
+
+def test_backprop_only_rule_backward_matches_autograd_for_softplus_model():
+    model = mlp([10, 8, 6, 4], bias=False, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    x, t = torch.rand(5, 10) * 0.2, torch.tensor([0, 3, 1, 2, 2])
+    rule_backward(model, x, t, Rule({"pseudo_grad": 1.0}))
+    ours = [m.weight.grad.clone() for m in model if isinstance(m, nn.Linear)]
+    model.zero_grad()
+    nn.functional.cross_entropy(model(x), t, reduction="sum").backward()
+    for a, m in zip(ours, [m for m in model if isinstance(m, nn.Linear)]):
+        torch.testing.assert_close(a, m.weight.grad, atol=1e-10, rtol=0)
+
+
+def test_rule_backward_rejects_other_models():
+    with pytest.raises(TypeError):
+        rule_backward(nn.Linear(3, 2), torch.rand(1, 3), torch.tensor([0]), RULE)
+    with pytest.raises(ValueError, match="alternate"):
+        rule_backward(nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2)), torch.rand(1, 3), torch.tensor([0]), RULE)
+    with pytest.raises(ValueError, match="activation"):
+        rule_backward(
+            nn.Sequential(nn.Linear(3, 2), nn.GELU(), nn.Linear(2, 2)), torch.rand(1, 3), torch.tensor([0]), RULE
+        )
+
+
+def test_diagnostics_truths():
+    g = torch.Generator().manual_seed(0)
+    q = torch.linalg.qr(torch.randn(6, 6, generator=g))[0]
+    W = q[:3]
+    rows = layer_diagnostics(
+        [W],
+        [torch.randn(200, 6, generator=g), torch.randn(400, 3, generator=g)],
+        feedbacks=[W.T.clone()],
+        deltas=[-W],
+        gradients=[W],
+    )
+    (row,) = rows
+    assert row["orthonormality_error"] < 1e-12 and abs(row["row_norm_mean"] - 1) < 1e-12
+    assert row["weight_feedback_angle"] < 1e-5 and abs(row["feedback_norm_ratio"] - 1) < 1e-12
+    assert row["update_gradient_angle"] < 1e-5
+    assert 2.7 < row["effective_rank"] <= 3.0
+    rank_one = torch.randn(50, 1, generator=g) * torch.randn(1, 3, generator=g)
+    assert abs(layer_diagnostics([W], [None, rank_one])[0]["effective_rank"] - 1) < 1e-10
+    opposite = layer_diagnostics([W], [None, rank_one], feedbacks=[-2 * W.T], deltas=[W], gradients=[W])[0]
+    assert abs(opposite["weight_feedback_angle"] - 180) < 1e-5 and abs(opposite["feedback_norm_ratio"] - 2) < 1e-12
+    assert abs(opposite["update_gradient_angle"] - 180) < 1e-5
+    orth = torch.zeros(3, 6)
+    orth[0, 0] = 1
+    assert (
+        abs(
+            layer_diagnostics([W], [None, rank_one], deltas=[orth], gradients=[torch.roll(orth, 1, 1)])[0][
+                "update_gradient_angle"
+            ]
+            - 90
+        )
+        < 1e-12
+    )
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_meta_gradient_through_unrolled_steps():
+    state = seeds_state("fa", [5])[0]
+    xs, ts = stream(4)
+    xq, tq = stream(6, seed=1)
+
+    def query_loss(theta):
+        learner = Learner(Rule({"pseudo_grad": theta[0], "ehebb": theta[1], "oja": theta[2]}), "fa")
+        final = run(learner, state, xs, ts)
+        logits = feedback.forward(final.weights, xq[:, 0])[-1]
+        return nn.functional.cross_entropy(logits, tq[:, 0])
+
+    theta = torch.tensor([0.1, 0.02, 0.03], requires_grad=True)
+    assert torch.autograd.gradcheck(query_loss, (theta,))
+    (reverse,) = torch.autograd.grad(query_loss(theta), theta)
+    v = torch.tensor([0.3, -0.2, 0.5])
+    _, forward_mode = torch.func.jvp(query_loss, (theta.detach(),), (v,))
+    torch.testing.assert_close(forward_mode, reverse @ v, atol=1e-12, rtol=1e-9)
+
+
+def test_state_validation():
+    with pytest.raises(ValueError, match="sizes"):
+        init_state([5])
+    state = init_state([4, 3, 2], dtype=torch.float64)
+    bad = PlasticState(state.weights, (torch.zeros(3, 3), state.feedbacks[1]))
+    with pytest.raises(ValueError, match="shape"):
+        Learner(RULE, "fa").step(bad, torch.rand(1, 4), torch.tensor([0]))
