@@ -97,3 +97,11 @@ def test_bad_inputs_are_refused(model_factory, inputs):
         solve_fixed_point(torch.tanh, torch.zeros(2, 3), method="euler", relax=1.5)
     with pytest.raises(ValueError, match="dynamics"):
         model_factory("rate3")
+
+
+def test_anderson_survives_a_sample_that_starts_exactly_at_its_fixed_point():
+    shift = torch.tensor([[0.0, 1.0, 2.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    drive = torch.tensor([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]])  # sample 0: x = 0 is already the fixed point
+    s = solve_fixed_point(lambda x: 0.5 * x @ shift.T + drive, torch.zeros(2, 3), tol=1e-6, on_fail="raise")
+    assert torch.equal(s.state[0], torch.zeros(3))
+    assert torch.allclose(s.state[1], torch.linalg.solve(torch.eye(3) - 0.5 * shift, drive[1]), atol=1e-5)

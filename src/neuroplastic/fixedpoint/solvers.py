@@ -129,8 +129,15 @@ def _anderson(fn: Map, x0: torch.Tensor, tol, max_iter: int, memory: int, regula
         h = gram[:, :used, :used]
         scale = h.diagonal(dim1=1, dim2=2).amax(1).clamp_min(torch.finfo(x0.dtype).tiny)
         h = h + (regularization * scale)[:, None, None] * torch.eye(used, dtype=x0.dtype, device=x0.device)
-        alpha = torch.linalg.solve(h, ones[:, :used])
-        alpha = (alpha / alpha.sum(1, keepdim=True)).transpose(1, 2)
+        alpha, info = torch.linalg.solve_ex(h, ones[:, :used])
+        alpha = alpha / alpha.sum(1, keepdim=True)
+        # a singular Gram matrix (e.g. a sample already exactly at its fixed point) falls back to a Picard step
+        singular = (info != 0) | ~torch.isfinite(alpha).all(1).squeeze(-1)
+        if bool(singular.any()):
+            picard = torch.zeros_like(alpha[0])
+            picard[slot] = 1
+            alpha = torch.where(singular[:, None, None], picard, alpha)
+        alpha = alpha.transpose(1, 2)
         x = ((alpha @ xs[:, :used]) + beta * (alpha @ gs[:, :used])).squeeze(1)
         g = fn(x) - x
         res = _norm(g)
