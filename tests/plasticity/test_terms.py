@@ -202,3 +202,13 @@ def test_bad_rules():
         Learner(Rule(), "kp")
     with pytest.raises(ValueError, match="activation"):
         Learner(Rule(), "fa", "gelu")
+
+
+def test_factored_terms_equal_their_direct_form():
+    g = torch.Generator().manual_seed(4)
+    inputs = [torch.randn(3, n, generator=g) for n in (8, 5, 8, 5)] + [torch.randn(5, 8, generator=g)]
+    factored = [t for t in TERMS.values() if t.factors is not None]
+    assert {"pseudo_grad", "ehebb", "oja"} <= {t.name for t in factored}
+    for term in factored:
+        total = sum(left.T @ right for left, right in term.factors(*inputs))
+        torch.testing.assert_close(total, term(*inputs, None), atol=1e-12, rtol=0)

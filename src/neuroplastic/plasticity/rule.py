@@ -78,13 +78,29 @@ def layer_updates(
         is_output = l == n_layers - 1
         if is_output and rule.output_post == "softmax":
             post_y = torch.softmax(post_y, dim=-1)
-        delta = torch.zeros_like(w)
+        inputs = (ys[l], post_y, es[l], es[l + 1], w)
+        lefts: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id(R_k) → (Σ θ L_k, R_k)
+        dense = None
         for name in rule.coefficients:
             term = TERMS[name]
             if is_output and rule.output_post == "excluded" and term.uses_post_activity:
                 continue
-            delta = delta + rule.theta(name, l, n_layers) * term(ys[l], post_y, es[l], es[l + 1], w, b)
-        deltas.append(delta * scale)
+            theta = rule.theta(name, l, n_layers)
+            if term.factors is None:
+                value = theta * term(*inputs, b)
+                dense = value if dense is None else dense + value
+                continue
+            for left, right in term.factors(*inputs):
+                previous = lefts.get(id(right))
+                left = theta * left if previous is None else previous[0] + theta * left
+                lefts[id(right)] = (left, right)
+        delta = dense * scale if dense is not None else None
+        if lefts:
+            left = torch.cat([pair[0] for pair in lefts.values()], dim=-2)
+            right = torch.cat([pair[1] for pair in lefts.values()], dim=-2)
+            product = (left * scale).mT @ right
+            delta = product if delta is None else delta + product
+        deltas.append(torch.zeros_like(w) if delta is None else delta)
         theta0 = rule.theta("pseudo_grad", l, n_layers) if "pseudo_grad" in rule.coefficients else 0.0
         bias_deltas.append(-theta0 * es[l + 1].sum(-2) * scale)
     return tuple(deltas), tuple(bias_deltas)

@@ -5,6 +5,10 @@ their sign (F⁰ = −e_ℓ y_{ℓ−1}ᵀ, so θ₀ > 0 is a learning rate; eHe
 the extra terms of the development superset are the bare products listed, their sign left to θ.
 Each term is a sum over the samples (rows) of a batch; column notation in the formulas, row tensors in code.
 Metadata: which signals a term reads, and whether it needs the pre-synaptic error e_{ℓ−1} (e₀ in layer 1).
+
+Most terms are sums of outer products, F = Σ_k L_kᵀ R_k with L_k: batch × n_ℓ and R_k: batch × n_{ℓ−1}; their
+``factors`` let a rule scale the thin L_k by θ and form ΔW with one matrix product (the Oja decay enters as
+(−y)ᵀ(y W), i.e. y(yᵀW)), instead of several passes over W-sized tensors.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch
 from neuroplastic.plasticity.oja import gha, hebb, oja_single_neuron, oja_subspace, subspace_decay
 
 TermFn = Callable[..., torch.Tensor]
+Factors = Callable[..., list[tuple[torch.Tensor, torch.Tensor]]]
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class Term:
     formula: str
     signals: frozenset[str]
     origin: str
+    factors: Factors | None = None
 
     @property
     def needs_pre_error(self) -> bool:
@@ -55,30 +61,52 @@ def _pre_error_decay(pre_e: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return weight @ (pre_e.mT @ pre_e)
 
 
-def _term(name, formula, signals, origin):
+def _term(name, formula, signals, origin, factors: Factors | None = None):
     def register(fn: TermFn) -> TermFn:
-        TERMS[name] = Term(name, fn, formula, frozenset(signals), origin)
+        TERMS[name] = Term(name, fn, formula, frozenset(signals), origin, factors)
         return fn
 
     return register
 
 
+def _ones(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return torch.ones(*x.shape[:-1], like.shape[-1], dtype=like.dtype, device=like.device)
+
+
 TERMS: dict[str, Term] = {}
 
 
-@_term("pseudo_grad", "−e_ℓ y_{ℓ−1}ᵀ", ("pre_y", "post_e"), "NatComm F⁰ (exactly −∇_W CE when B = Wᵀ)")
+@_term(
+    "pseudo_grad",
+    "−e_ℓ y_{ℓ−1}ᵀ",
+    ("pre_y", "post_e"),
+    "NatComm F⁰ (exactly −∇_W CE when B = Wᵀ)",
+    lambda py, qy, pe, qe, w: [(-qe, py)],
+)
 def pseudo_grad(pre_y, post_y, pre_e, post_e, weight, feedback):
     """F⁰ = −e_ℓ y_{ℓ−1}ᵀ."""
     return -_outer(post_e, pre_y)
 
 
-@_term("ehebb", "−e_ℓ e_{ℓ−1}ᵀ", ("pre_e", "post_e"), "NatComm F² (error-based Hebbian)")
+@_term(
+    "ehebb",
+    "−e_ℓ e_{ℓ−1}ᵀ",
+    ("pre_e", "post_e"),
+    "NatComm F² (error-based Hebbian)",
+    lambda py, qy, pe, qe, w: [(-qe, pe)],
+)
 def ehebb(pre_y, post_y, pre_e, post_e, weight, feedback):
     """F² = −e_ℓ e_{ℓ−1}ᵀ."""
     return -_outer(post_e, pre_e)
 
 
-@_term("oja", "y_ℓ y_{ℓ−1}ᵀ − (y_ℓ y_ℓᵀ) W_ℓ", ("pre_y", "post_y", "W"), "NatComm F⁹ (Oja's subspace rule)")
+@_term(
+    "oja",
+    "y_ℓ y_{ℓ−1}ᵀ − (y_ℓ y_ℓᵀ) W_ℓ",
+    ("pre_y", "post_y", "W"),
+    "NatComm F⁹ (Oja's subspace rule)",
+    lambda py, qy, pe, qe, w: [(qy, py), (-qy, qy @ w)],
+)
 def oja(pre_y, post_y, pre_e, post_e, weight, feedback):
     """F⁹ = y_ℓ y_{ℓ−1}ᵀ − (y_ℓ y_ℓᵀ) W_ℓ."""
     return oja_subspace(pre_y, post_y, weight)
@@ -96,19 +124,37 @@ def sanger(pre_y, post_y, pre_e, post_e, weight, feedback):
     return gha(pre_y, post_y, weight)
 
 
-@_term("hebb", "y_ℓ y_{ℓ−1}ᵀ", ("pre_y", "post_y"), "plain Hebb (unstable alone)")
+@_term(
+    "hebb",
+    "y_ℓ y_{ℓ−1}ᵀ",
+    ("pre_y", "post_y"),
+    "plain Hebb (unstable alone)",
+    lambda py, qy, pe, qe, w: [(qy, py)],
+)
 def plain_hebb(pre_y, post_y, pre_e, post_e, weight, feedback):
     """y_ℓ y_{ℓ−1}ᵀ."""
     return hebb(pre_y, post_y)
 
 
-@_term("post_y_pre_e", "y_ℓ e_{ℓ−1}ᵀ", ("post_y", "pre_e"), "superset '1'")
+@_term(
+    "post_y_pre_e",
+    "y_ℓ e_{ℓ−1}ᵀ",
+    ("post_y", "pre_e"),
+    "superset '1'",
+    lambda py, qy, pe, qe, w: [(qy, pe)],
+)
 def post_y_pre_e(pre_y, post_y, pre_e, post_e, weight, feedback):
     """y_ℓ e_{ℓ−1}ᵀ."""
     return _outer(post_y, pre_e)
 
 
-@_term("hebb_decay", "(y_ℓ y_ℓᵀ) W_ℓ", ("post_y", "W"), "superset '2'")
+@_term(
+    "hebb_decay",
+    "(y_ℓ y_ℓᵀ) W_ℓ",
+    ("post_y", "W"),
+    "superset '2'",
+    lambda py, qy, pe, qe, w: [(qy, qy @ w)],
+)
 def hebb_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     """(y_ℓ y_ℓᵀ) W_ℓ, Oja's decay on its own."""
     return subspace_decay(post_y, weight)
@@ -126,43 +172,85 @@ def constant(pre_y, post_y, pre_e, post_e, weight, feedback):
     return torch.full_like(weight, pre_y.shape[-2])
 
 
-@_term("post_error", "e_ℓ 1ᵀ", ("post_e",), "superset '6' (post error only)")
+@_term(
+    "post_error",
+    "e_ℓ 1ᵀ",
+    ("post_e",),
+    "superset '6' (post error only)",
+    lambda py, qy, pe, qe, w: [(qe, _ones(qe, w))],
+)
 def post_error(pre_y, post_y, pre_e, post_e, weight, feedback):
     """e_ℓ 1ᵀ."""
     return _outer(post_e, torch.ones_like(pre_y))
 
 
-@_term("pre_error", "1 e_{ℓ−1}ᵀ", ("pre_e",), "superset '7' (pre error only)")
+@_term(
+    "pre_error",
+    "1 e_{ℓ−1}ᵀ",
+    ("pre_e",),
+    "superset '7' (pre error only)",
+    lambda py, qy, pe, qe, w: [(_ones(pe, w.mT), pe)],
+)
 def pre_error(pre_y, post_y, pre_e, post_e, weight, feedback):
     """1 e_{ℓ−1}ᵀ."""
     return _outer(torch.ones_like(post_e), pre_e)
 
 
-@_term("ehebb_post_decay", "e_ℓ e_{ℓ−1}ᵀ − (e_ℓ e_ℓᵀ) W_ℓ", ("pre_e", "post_e", "W"), "superset '8'")
+@_term(
+    "ehebb_post_decay",
+    "e_ℓ e_{ℓ−1}ᵀ − (e_ℓ e_ℓᵀ) W_ℓ",
+    ("pre_e", "post_e", "W"),
+    "superset '8'",
+    lambda py, qy, pe, qe, w: [(qe, pe), (-qe, qe @ w)],
+)
 def ehebb_post_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     """e_ℓ e_{ℓ−1}ᵀ − (e_ℓ e_ℓᵀ) W_ℓ."""
     return _outer(post_e, pre_e) - subspace_decay(post_e, weight)
 
 
-@_term("ehebb_pre_decay", "e_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)", ("pre_e", "post_e", "W"), "superset '9'")
+@_term(
+    "ehebb_pre_decay",
+    "e_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)",
+    ("pre_e", "post_e", "W"),
+    "superset '9'",
+    lambda py, qy, pe, qe, w: [(qe, pe), (-(pe @ w.mT), pe)],
+)
 def ehebb_pre_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     """e_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)."""
     return _outer(post_e, pre_e) - _pre_error_decay(pre_e, weight)
 
 
-@_term("post_y_pre_e_decay", "y_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)", ("post_y", "pre_e", "W"), "superset '11'")
+@_term(
+    "post_y_pre_e_decay",
+    "y_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)",
+    ("post_y", "pre_e", "W"),
+    "superset '11'",
+    lambda py, qy, pe, qe, w: [(qy, pe), (-(pe @ w.mT), pe)],
+)
 def post_y_pre_e_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     """y_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)."""
     return _outer(post_y, pre_e) - _pre_error_decay(pre_e, weight)
 
 
-@_term("error_decay", "(e_ℓ e_ℓᵀ) W_ℓ", ("post_e", "W"), "superset '14'")
+@_term(
+    "error_decay",
+    "(e_ℓ e_ℓᵀ) W_ℓ",
+    ("post_e", "W"),
+    "superset '14'",
+    lambda py, qy, pe, qe, w: [(qe, qe @ w)],
+)
 def error_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     """(e_ℓ e_ℓᵀ) W_ℓ."""
     return subspace_decay(post_e, weight)
 
 
-@_term("pre_error_decay", "W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)", ("pre_e", "W"), "superset '15'")
+@_term(
+    "pre_error_decay",
+    "W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)",
+    ("pre_e", "W"),
+    "superset '15'",
+    lambda py, qy, pe, qe, w: [(pe @ w.mT, pe)],
+)
 def pre_error_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     """W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)."""
     return _pre_error_decay(pre_e, weight)

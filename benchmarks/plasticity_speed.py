@@ -1,0 +1,93 @@
+"""Online (batch 1) plasticity: S seeds as one batched computation against a plain loop over seeds.
+
+Run by hand (never part of pytest):  python benchmarks/plasticity_speed.py [--seeds 8] [--steps 300] [--threads 2]
+
+Network 784-170-130-100-70-10, softplus β = 10, no biases, FA + Oja (θ₀ = 0.01, θ_oja = 0.004), float32,
+MNIST-like random inputs. Reports seeds·steps per second for: a loop over seeds, the leading-dimension batch
+(one bmm per layer), torch.func.vmap over the stacked state, and the subspace-Oja decay evaluated as (y yᵀ)W
+instead of y(yᵀW) (loop, to show the decay order's cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import torch
+
+from neuroplastic.plasticity import Learner, Rule, init_state, stack_states, vmap_dims
+from neuroplastic.plasticity import oja as oja_module
+
+SIZES = [784, 170, 130, 100, 70, 10]
+
+
+def median_seconds(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 1)))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    g = torch.Generator().manual_seed(0)
+    xs = torch.rand(args.steps, 1, SIZES[0], generator=g)
+    ts = torch.randint(0, 10, (args.steps, 1), generator=g)
+    learner = Learner(Rule({"pseudo_grad": 0.01, "oja": 0.004}), "fa")
+    states = [init_state(SIZES, generator=torch.Generator().manual_seed(s)) for s in range(args.seeds)]
+    stacked = stack_states(states)
+    xs_s = xs.unsqueeze(1).expand(-1, args.seeds, -1, -1)
+    ts_s = ts.unsqueeze(1).expand(-1, args.seeds, -1)
+    dims = vmap_dims(stacked)
+    vstep = torch.func.vmap(lambda s, x, t: learner.step(s, x, t).state, in_dims=(dims, None, None), out_dims=dims)
+
+    def loop():
+        for state in states:
+            for x, t in zip(xs, ts, strict=True):
+                state = learner.step(state, x, t).state
+
+    def batched():
+        state = stacked
+        for x, t in zip(xs_s, ts_s, strict=True):
+            state = learner.step(state, x, t).state
+
+    def vmapped():
+        state = stacked
+        for x, t in zip(xs, ts, strict=True):
+            state = vstep(state, x, t)
+
+    def outer_product_first():
+        original = oja_module.subspace_decay
+        oja_module.subspace_decay = lambda post, weight: (post.mT @ post) @ weight
+        try:
+            loop()
+        finally:
+            oja_module.subspace_decay = original
+
+    work = args.seeds * args.steps
+    print(f"{args.seeds} seeds x {args.steps} online steps, {args.threads} threads, network {SIZES}")
+    with torch.no_grad():
+        base = median_seconds(loop, args.repeats)
+        for name, fn in [
+            ("loop over seeds", loop),
+            ("leading dimension", batched),
+            ("torch.func.vmap", vmapped),
+            ("loop, decay as (y yT)W", outer_product_first),
+        ]:
+            seconds = base if fn is loop else median_seconds(fn, args.repeats)
+            print(f"{name:>24}: {work / seconds:10.0f} seed-steps/s  ({base / seconds:5.2f}x the loop)")
+
+
+if __name__ == "__main__":
+    main()
