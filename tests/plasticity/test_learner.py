@@ -92,14 +92,14 @@ def test_same_seed_same_result_float32():
 
 @pytest.mark.parametrize("depth", [2, 6])
 @pytest.mark.parametrize("activation", ["softplus", "relu", "tanh"])
-@pytest.mark.parametrize("mode", ["bp", "fa"])
+@pytest.mark.parametrize("mode", ["bp", "fa", "dfa", "sign"])
 def test_rule_backward_with_sgd_equals_the_functional_step(depth, activation, mode):
     sizes = [10] + [8 - i % 3 for i in range(depth)] + [4]
     model = mlp(
         sizes, activation=activation, bias=True, generator=torch.Generator().manual_seed(1), dtype=torch.float64
     )
-    if mode == "fa":
-        model, _ = feedback.convert(model, "fa", generator=torch.Generator().manual_seed(2))
+    if mode != "bp":
+        model, _ = feedback.convert(model, mode, generator=torch.Generator().manual_seed(2))
     x, t = torch.rand(3, 10), torch.tensor([0, 3, 1])
     learner, state, _ = learner_for(model, RULE)
     assert (learner.feedback, learner.activation) == (mode, activation)
@@ -197,3 +197,18 @@ def test_state_validation():
     bad = PlasticState(state.weights, (torch.zeros(3, 3), state.feedbacks[1]))
     with pytest.raises(ValueError, match="shape"):
         Learner(RULE, "fa").step(bad, torch.rand(1, 4), torch.tensor([0]))
+
+
+@pytest.mark.parametrize("mode", ["fa", "dfa", "sign"])
+def test_module_autograd_and_functional_pseudo_gradient_agree(mode):
+    model = mlp(
+        [10, 8, 6, 4], activation="tanh", bias=True, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
+    model, _ = feedback.convert(model, mode, generator=torch.Generator().manual_seed(2))
+    x, t = torch.rand(5, 10), torch.tensor([0, 3, 1, 2, 2])
+    nn.functional.cross_entropy(model(x), t, reduction="sum").backward()
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    autograd = [m.weight.grad.clone() for m in linears] + [m.bias.grad.clone() for m in linears]
+    result = rule_backward(model, x, t, Rule({"pseudo_grad": 1.0}))
+    for a, d in zip(autograd, result.deltas + result.bias_deltas, strict=True):
+        torch.testing.assert_close(a, -d, atol=1e-12, rtol=0)
