@@ -160,7 +160,7 @@ def test_bad_input():
     ws = [model[0].weight, model[2].weight]
     with pytest.raises(ValueError, match="shape"):
         feedback.signals(ws, [torch.zeros(4, 3), torch.zeros(2, 3)], torch.rand(2, 4), torch.tensor([0, 1]))
-    with pytest.raises(ValueError, match="class labels"):
+    with pytest.raises(ValueError, match="integer class labels"):
         feedback.signals(ws, None, torch.rand(2, 4), torch.tensor([0.0, 1.0]), mode="bp")
     with pytest.raises(ValueError, match="x must be"):
         feedback.signals(ws, None, torch.rand(2, 5), torch.tensor([0, 1]), mode="bp")
