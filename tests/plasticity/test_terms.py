@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from neuroplastic import feedback
-from neuroplastic.plasticity import TERMS, Learner, PlasticState, Rule, init_state, layer_updates
+from neuroplastic.plasticity import TERMS, Learner, PlasticState, Rule, init_state, layer_updates, weight_feedback_angle
 from neuroplastic.plasticity.oja import subspace_decay
 
 SIZES = [7, 6, 5, 4]
@@ -212,3 +212,16 @@ def test_factored_terms_equal_their_direct_form():
     for term in factored:
         total = sum(left.T @ right for left, right in term.factors(*inputs))
         torch.testing.assert_close(total, term(*inputs, None), atol=1e-12, rtol=0)
+
+
+def test_ehebb_with_negative_theta_aligns_w_with_b():
+    """Linear layer, e_{ℓ−1} = B e_ℓ with isotropic e_ℓ: θ_eHebb < 0 moves W towards Bᵀ, the angle falls every step."""
+    g = torch.Generator().manual_seed(3)
+    W, B = torch.randn(4, 6, generator=g), torch.randn(6, 4, generator=g)
+    post_e = torch.eye(4)
+    angles = [weight_feedback_angle(W, B)]
+    for _ in range(30):
+        W = W + -0.1 * TERMS["ehebb"](None, None, post_e @ B.T, post_e, W, B)
+        angles.append(weight_feedback_angle(W, B))
+    assert all(b < a for a, b in zip(angles, angles[1:]))
+    assert angles[0] > 60 and angles[-1] < 25
