@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from neuroplastic.experiments import baseline_mlp, pc_gradients, pc_train
+from neuroplastic.experiments import baseline_mlp, oja_online, pc_gradients, pc_train
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 
 EXPERIMENTS: dict[str, Experiment] = {
-    e.name: e for e in (baseline_mlp.EXPERIMENT, pc_gradients.EXPERIMENT, pc_train.EXPERIMENT)
+    e.name: e
+    for e in (
+        baseline_mlp.EXPERIMENT,
+        pc_gradients.EXPERIMENT,
+        pc_train.EXPERIMENT,
+        oja_online.EXPERIMENT,
+    )
 }
 
 
