@@ -2,6 +2,15 @@ import pytest
 import torch
 
 
+@pytest.fixture(autouse=True)
+def float64_default():
+    """The reservoir tests compute in float64; the default is restored afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
 class FixedNoise:
     """Stands in for a NoiseStream: always returns the same U[−1, 1] sample."""
 

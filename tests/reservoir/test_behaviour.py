@@ -7,8 +7,6 @@ import torch
 
 from neuroplastic.reservoir import RLS, RMHL, Reservoir, Simulation, Supertrex, Switches, preset
 
-torch.set_default_dtype(torch.float64)
-
 
 def test_force_learns_the_sum_of_sines_closed_loop():
     """Sussillo & Abbott (2009), N = 500: train 2880 τ, then run 1440 τ closed loop with learning off."""

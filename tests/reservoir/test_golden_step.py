@@ -19,7 +19,6 @@ from neuroplastic.reservoir import (
     preset,
 )
 
-torch.set_default_dtype(torch.float64)
 N, PERIOD = 5, 100
 CONFIG = ReservoirConfig(n=N, p=0.6, sparse=False, rate_noise=0.025)
 

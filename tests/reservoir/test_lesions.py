@@ -4,7 +4,6 @@ import torch
 
 from neuroplastic.reservoir import RMHL, Reservoir, Simulation, Supertrex, Switches, preset
 
-torch.set_default_dtype(torch.float64)
 N, PERIOD = 30, 200
 
 

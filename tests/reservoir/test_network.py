@@ -17,7 +17,6 @@ from neuroplastic.reservoir import (
     preset,
 )
 
-torch.set_default_dtype(torch.float64)
 PERIOD = 300
 
 

@@ -3,8 +3,6 @@ import torch
 
 from neuroplastic.reservoir import RLS, NotApplicable, RLSConfig, arm_task, butterfly_task, rls_update_
 
-torch.set_default_dtype(torch.float64)
-
 
 def _data(seed, batch=3, steps=40, n=7, d=2):
     g = torch.Generator().manual_seed(seed)

@@ -5,8 +5,6 @@ import torch
 
 from neuroplastic.reservoir import HOERZER2014, RMHL, RMHLConfig, butterfly_task, gate, phi, psi, rmhl_delta
 
-torch.set_default_dtype(torch.float64)
-
 
 def test_psi_matches_its_formula():
     ebar = torch.tensor([0.0, 0.01, 0.3, 2.0])

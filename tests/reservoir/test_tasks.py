@@ -5,8 +5,6 @@ import torch
 
 from neuroplastic.reservoir import BUTTERFLY_DIVISOR, PlanarArm, arm_task, butterfly, butterfly_task, sum_of_sines
 
-torch.set_default_dtype(torch.float64)
-
 
 def test_two_joint_arm_at_known_angles():
     arm = PlanarArm((1.8, 1.8))
