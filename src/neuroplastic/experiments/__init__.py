@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from neuroplastic.experiments import baseline_mlp, oja_online, pc_gradients, pc_train
+from neuroplastic.experiments import (
+    baseline_mlp,
+    fixedpoint_linear,
+    fixedpoint_mnist,
+    oja_online,
+    pc_gradients,
+    pc_train,
+    reservoir_lesions,
+    reservoir_motor,
+)
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -12,6 +21,10 @@ EXPERIMENTS: dict[str, Experiment] = {
         pc_gradients.EXPERIMENT,
         pc_train.EXPERIMENT,
         oja_online.EXPERIMENT,
+        fixedpoint_linear.EXPERIMENT,
+        fixedpoint_mnist.EXPERIMENT,
+        reservoir_motor.EXPERIMENT,
+        reservoir_lesions.EXPERIMENT,
     )
 }
 
