@@ -1,5 +1,7 @@
 """Oracle: the exact mode and fixed prediction (η = 1, n = L) reproduce backprop; η < 1 follows the closed form."""
 
+import math
+
 import pytest
 import torch
 
@@ -22,6 +24,12 @@ def test_fixed_prediction_eta_one_n_depth_equals_autograd(case, backprop, relati
     pc.pc_backward(model, loss_fn, x, y, mode="fixed_pred", eta=1.0, n=len(model))
     for p, g in zip(model.parameters(), expected):
         assert relative_error(p.grad, g) <= 1e-10
+
+
+def test_identical_updates_have_an_angle_of_exactly_zero(case):
+    model, loss_fn, x, y = case
+    result = pc.pc_backward(model, loss_fn, x, y, mode="exact", compare_with_backprop=True)
+    assert all(row.angle_degrees == 0.0 for row in result.comparison[1:])
 
 
 def test_fixed_prediction_one_step_short_gives_the_first_layer_no_update(case, backprop, relative_error):
@@ -62,6 +70,7 @@ def test_comparison_uses_backprop_of_each_layer(case, backprop, layer_grads, rel
         assert result.comparison[l].relative_error == pytest.approx(relative_error(a, b), rel=1e-9)
         cosine = (a @ b / (a.norm() * b.norm())).item()
         assert result.comparison[l].cosine == pytest.approx(cosine, rel=1e-9)
+        assert result.comparison[l].angle_degrees == pytest.approx(math.degrees(math.acos(cosine)), abs=1e-6)
 
 
 def test_float32_small_errors_do_not_cancel(tanh_mlp):
