@@ -1,3 +1,4 @@
+import json
 from dataclasses import dataclass
 
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
@@ -22,7 +23,7 @@ def toy_run(config, run_dir):
     ax.plot([0, 1], [0, config.value])
     path = run_dir.save_figure(figure, "line")
     close(figure)
-    return {"value": config.value, "figures": [path], "notes": ["a toy note"]}
+    return {"value": config.value, "figures": [path], "notes": ["a toy note"], "diverged": float("inf")}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +64,8 @@ def test_reproduce_writes_one_report_with_a_table_per_paper(tmp_path):
     assert "deliberate failure" in (tmp_path / "c" / "error.txt").read_text()
     assert "- a toy note" in report
     assert (tmp_path / "summary.json").exists() and (tmp_path / "a" / "report.md").exists()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["experiments"]["a"]["results"]["diverged"] == "inf"  # non-finite numbers survive as strings
     # A second reproduce skips the finished runs and retries the failed one.
     messages.clear()
     reproduce(experiments, tmp_path, quick=True, echo=messages.append)

@@ -60,6 +60,7 @@ def run_experiment(
     results = experiment.run(config, run_dir)
     results = {**results, "experiment": experiment.name, "wall_time_s": round(time.perf_counter() - start, 2)}
     run_dir.write_results(results)
+    results = run_dir.read_results()  # JSON-safe from here on: NaN/inf stored as strings, tuples as lists
     report = run_dir.path / "report.md"
     atomic_write_text(
         report,
