@@ -232,8 +232,11 @@ def _plot(config: PCGradientsConfig, network: str, results: dict, closed_form: l
     return path
 
 
-def _fmt(values: list[float] | None) -> str:
-    return "—" if values is None else ", ".join(f"{v:.3g}" if v >= 1e-3 or v == 0 else f"{v:.1e}" for v in values)
+def _fmt(values: list[float | str] | None) -> str:
+    """Per-layer values; non-finite ones arrive from results.json as the strings "inf"/"nan"."""
+    if values is None:
+        return "—"
+    return ", ".join(v if isinstance(v, str) else f"{v:.3g}" if v >= 1e-3 or v == 0 else f"{v:.1e}" for v in values)
 
 
 def summarize(results: dict[str, Any]) -> list[ReportRow]:
