@@ -28,16 +28,6 @@ def _curves(results):
     return {(d, m): r["curve"] for d, modes in results["results"].items() for m, r in modes.items()}
 
 
-@pytest.fixture
-def offline(monkeypatch):
-    """Make MNIST unreachable so the experiment uses its synthetic fallback (fast and network-free)."""
-
-    def unavailable(name, split="train", **kwargs):
-        raise DataUnavailableError(f"{name} unavailable in this test")
-
-    monkeypatch.setattr(baseline_mlp, "load", unavailable)
-
-
 def test_learns_synthetic_digits_and_writes_a_complete_run_folder(tmp_path, offline):
     outcome = run_experiment(baseline_mlp.EXPERIMENT, TINY, tmp_path / "run")
     results = outcome.results["results"]["mnist"]

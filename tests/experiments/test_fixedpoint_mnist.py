@@ -1,19 +1,6 @@
-import pytest
-
-from neuroplastic.data import DataUnavailableError
 from neuroplastic.experiments import fixedpoint_mnist
 from neuroplastic.experiments.fixedpoint_mnist import FixedPointMNISTConfig
 from neuroplastic.runs.runner import run_experiment
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    """Make MNIST unreachable so the quick run uses its synthetic fallback (fast and network-free)."""
-
-    def unavailable(name, split="train", **kwargs):
-        raise DataUnavailableError(f"{name} unavailable in this test")
-
-    monkeypatch.setattr(fixedpoint_mnist, "load", unavailable)
 
 
 def test_quick_run_reparameterised_rule_beats_the_euclidean_gradient(tmp_path, offline):

@@ -23,8 +23,9 @@ from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.mlp import Activation, mlp
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
-from neuroplastic.data import DataUnavailableError, LabelledImages, load, synthetic_images
+from neuroplastic.data import LabelledImages
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.experiments.datasets import load_split
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 
@@ -69,19 +70,6 @@ class BaselineMLPConfig(ExperimentConfig):
     def quick(cls) -> BaselineMLPConfig:
         """MNIST only: one full online pass and one mini-batch epoch; synthetic digits if MNIST is unreachable."""
         return cls(datasets=("mnist",), epochs=1, synthetic_fallback=True)
-
-
-def _load_split(config: BaselineMLPConfig, name: str, split: str, run_dir: RunDir) -> LabelledImages:
-    try:
-        data = load(name, split)
-    except DataUnavailableError:
-        if not config.synthetic_fallback:
-            raise
-        n = 60000 if split == "train" else 10000
-        data = synthetic_images(n, seed=config.seed, split=split)
-    run_dir.record_data(data.provenance)
-    size = config.train_subset if split == "train" else config.test_subset
-    return data.subset(torch.arange(min(size, len(data)))) if size else data
 
 
 @torch.no_grad()
@@ -209,8 +197,22 @@ def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
         pending = [(m, mode) for m, mode in enumerate(config.modes) if f"{dataset}/{mode}" not in completed]
         if not pending:
             continue
-        train = _load_split(config, dataset, "train", run_dir)
-        test = _load_split(config, dataset, "test", run_dir)
+        train = load_split(
+            dataset,
+            "train",
+            run_dir=run_dir,
+            seed=config.seed,
+            fallback=config.synthetic_fallback,
+            subset=config.train_subset,
+        )
+        test = load_split(
+            dataset,
+            "test",
+            run_dir=run_dir,
+            seed=config.seed,
+            fallback=config.synthetic_fallback,
+            subset=config.test_subset,
+        )
         for m, mode in pending:
             phase = d * len(config.modes) + m
             resume = state if state is not None and state["phase"] == phase else None

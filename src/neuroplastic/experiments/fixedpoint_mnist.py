@@ -21,8 +21,9 @@ from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
-from neuroplastic.data import DataUnavailableError, LabelledImages, load, synthetic_images
+from neuroplastic.data import LabelledImages
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.experiments.datasets import load_split
 from neuroplastic.fixedpoint import FixedPointRNN, apply_rule, max_real_eig, spectral_abscissa
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
@@ -102,18 +103,6 @@ class FixedPointMNISTConfig(ExperimentConfig):
             test_subset=2000,
             synthetic_fallback=True,
         )
-
-
-def _load_split(config: FixedPointMNISTConfig, name: str, split: str, run_dir: RunDir) -> LabelledImages:
-    try:
-        data = load(name, split)
-    except DataUnavailableError:
-        if not config.synthetic_fallback:
-            raise
-        data = synthetic_images(60000 if split == "train" else 10000, seed=config.seed, split=split)
-    run_dir.record_data(data.provenance)
-    size = config.train_subset if split == "train" else config.test_subset
-    return data.subset(torch.arange(min(size, len(data)))) if size else data
 
 
 def _model(config: FixedPointMNISTConfig, d: int, n_in: int, n_out: int, device: torch.device) -> FixedPointRNN:
@@ -231,8 +220,22 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
         jobs = [(rule, lr) for rule, lr in jobs if f"{dataset}/{rule}/{lr:g}" not in completed]
         if not jobs:
             continue
-        train = _load_split(config, dataset, "train", run_dir)
-        test = _load_split(config, dataset, "test", run_dir)
+        train = load_split(
+            dataset,
+            "train",
+            run_dir=run_dir,
+            seed=config.seed,
+            fallback=config.synthetic_fallback,
+            subset=config.train_subset,
+        )
+        test = load_split(
+            dataset,
+            "test",
+            run_dir=run_dir,
+            seed=config.seed,
+            fallback=config.synthetic_fallback,
+            subset=config.test_subset,
+        )
         for rule, lr in progress(jobs, desc=f"{dataset} rules × learning rates"):
             result = _train_one(config, d, rule, lr, train, test, run_dir, device)
             completed[f"{dataset}/{rule}/{lr:g}"] = {**result, "data": train.name}

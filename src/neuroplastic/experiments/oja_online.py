@@ -24,8 +24,8 @@ from torch.nn import functional as F
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.mlp import Activation, mlp
 from neuroplastic.core.seeding import make_generator
-from neuroplastic.data import DataUnavailableError, load, synthetic_images
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.experiments.datasets import load_split
 from neuroplastic.feedback.errors import forward
 from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
 from neuroplastic.runs.figures import close, new_figure
@@ -107,17 +107,10 @@ class _Data:
 
 
 def _load(config: OjaOnlineConfig, name: str, run_dir: RunDir, device: torch.device) -> _Data:
-    splits = {}
-    for split in ("train", "test"):
-        try:
-            data = load(name, split)
-        except DataUnavailableError:
-            if not config.synthetic_fallback:
-                raise
-            data = synthetic_images(60000 if split == "train" else 10000, seed=config.seed, split=split)
-        run_dir.record_data(data.provenance)
-        splits[split] = data
-    train, test = splits["train"], splits["test"]
+    train, test = (
+        load_split(name, split, run_dir=run_dir, seed=config.seed, fallback=config.synthetic_fallback)
+        for split in ("train", "test")
+    )
     if config.n_train + config.n_val > len(train):
         raise ValueError(f"n_train + n_val = {config.n_train + config.n_val} exceeds the {len(train)} training images")
     n_test = config.n_test or len(test)

@@ -18,12 +18,12 @@ from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.experiments.datasets import load_split
 from neuroplastic.experiments.pc_shared import (
     PAPER,
     Setting,
     accuracy,
     image_batch,
-    load_images,
     make_network,
     train_step,
 )
@@ -164,8 +164,14 @@ def _train(
 def _load(config: PCGradientsConfig, network: str, run_dir: RunDir):
     steps, batch, _ = config.schedule(network)
     n_test = config.test_subset or 10000
-    train = load_images(_DATASET[network], "train", seed=config.seed, run_dir=run_dir, synthetic_size=steps * batch)
-    test = load_images(_DATASET[network], "test", seed=config.seed, run_dir=run_dir, synthetic_size=n_test)
+    options = {
+        "run_dir": run_dir,
+        "seed": config.seed,
+        "fallback": network == "cifar_cnn",
+        "synthetic_shape": (3, 32, 32),
+    }
+    train = load_split(_DATASET[network], "train", synthetic_size=steps * batch, **options)
+    test = load_split(_DATASET[network], "test", synthetic_size=n_test, **options)
     return train, test.subset(torch.arange(min(n_test, len(test))))
 
 

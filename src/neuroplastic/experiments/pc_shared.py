@@ -10,9 +10,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from neuroplastic import pc
-from neuroplastic.data import DataUnavailableError, LabelledImages, load, synthetic_images
+from neuroplastic.data import LabelledImages
 from neuroplastic.pc.models import pc_mlp, rosenbaum2022_cifar_cnn, rosenbaum2022_mnist_cnn
-from neuroplastic.runs.folder import RunDir
 
 Network = Literal["mnist_cnn", "cifar_cnn", "mlp"]
 PAPER = "Rosenbaum (2022), On the relationship between predictive coding and backpropagation, PLoS ONE 17(3)"
@@ -73,18 +72,6 @@ def train_step(
     )
     optimizer.step()
     return result.loss.item(), result
-
-
-def load_images(dataset: str, split: str, *, seed: int, run_dir: RunDir, synthetic_size: int) -> LabelledImages:
-    """MNIST, Fashion-MNIST or CIFAR-10; CIFAR-10 falls back to ``synthetic_size`` synthetic 3×32×32 images."""
-    try:
-        data = load(dataset, split)
-    except DataUnavailableError:
-        if dataset != "cifar10":
-            raise
-        data = synthetic_images(synthetic_size, shape=(3, 32, 32), seed=seed, split=split)
-    run_dir.record_data(data.provenance)
-    return data
 
 
 def image_batch(data: LabelledImages, idx: torch.Tensor, network: Network) -> tuple[torch.Tensor, torch.Tensor]:

@@ -17,12 +17,12 @@ from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.experiments.datasets import load_split
 from neuroplastic.experiments.pc_shared import (
     PAPER,
     Setting,
     accuracy,
     image_batch,
-    load_images,
     make_network,
     train_step,
 )
@@ -106,12 +106,10 @@ def _train_cell(config: PCTrainConfig, network: str, setting: Setting, seed: int
 
 
 def _load(config: PCTrainConfig, dataset: str, run_dir: RunDir):
-    def subset(data, size):
-        return data.subset(torch.arange(min(size, len(data)))) if size else data
-
-    train = load_images(dataset, "train", seed=config.seed, run_dir=run_dir, synthetic_size=0)
-    test = load_images(dataset, "test", seed=config.seed, run_dir=run_dir, synthetic_size=0)
-    return subset(train, config.train_subset), subset(test, config.test_subset)
+    return tuple(
+        load_split(dataset, split, run_dir=run_dir, seed=config.seed, fallback=False, subset=size)
+        for split, size in (("train", config.train_subset), ("test", config.test_subset))
+    )
 
 
 def run(config: PCTrainConfig, run_dir: RunDir) -> dict[str, Any]:
