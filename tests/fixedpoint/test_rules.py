@@ -195,3 +195,19 @@ def test_exact_reparam_through_apply_rule_moves_a_by_one_gradient_step(model_fac
     optimizer.step()
     a_next = torch.linalg.inv(torch.diag(1 / gain) - model.W.detach())
     assert torch.allclose(a_next, a - 0.05 * grad_a, atol=1e-10, rtol=0)
+
+
+def test_direct_adjoint_solve_at_paper_size_with_two_threads_equals_a_loop():
+    """Regression: torch 2.13's batched CPU LU fails on batches of 300×300 matrices with 2 threads."""
+    from neuroplastic.fixedpoint.rules import adjoint
+
+    torch.set_num_threads(2)
+    generator = torch.Generator().manual_seed(0)
+    n, m = 300, 8
+    W = torch.randn(n, n, generator=generator, dtype=torch.float64) * 0.5 / n**0.5
+    gains = torch.rand(m, n, generator=generator, dtype=torch.float64)
+    delta = torch.randn(m, n, generator=generator, dtype=torch.float64)
+    expected = torch.stack(
+        [g * torch.linalg.solve(torch.eye(n, dtype=W.dtype) - W.T * g, d) for g, d in zip(gains, delta)]
+    )
+    assert torch.allclose(adjoint(W, gains, delta, method="solve"), expected, rtol=1e-12, atol=1e-14)

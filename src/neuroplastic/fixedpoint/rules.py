@@ -104,7 +104,11 @@ def _solve_adjoint(W: torch.Tensor, gains: torch.Tensor, delta: torch.Tensor) ->
     eye = torch.eye(W.shape[0], dtype=W.dtype, device=W.device)
     if gains.dim() == 1:
         return torch.linalg.solve(eye - W.T * gains, delta.T).T
-    return torch.linalg.solve(eye - W.T * gains[:, None, :], delta.unsqueeze(-1)).squeeze(-1)
+    matrices = eye - W.T * gains[:, None, :]
+    if matrices.device.type == "cpu":
+        # torch 2.13's batched CPU LU returns zero pivots for batches of ≥ 4 large matrices with 2+ threads.
+        return torch.stack([torch.linalg.solve(a, d) for a, d in zip(matrices, delta, strict=True)])
+    return torch.linalg.solve(matrices, delta.unsqueeze(-1)).squeeze(-1)
 
 
 def _check(W: torch.Tensor, gains: torch.Tensor, delta: torch.Tensor, other: torch.Tensor | None = None) -> None:
