@@ -25,7 +25,7 @@ from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.data import LabelledImages
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_split
+from neuroplastic.experiments.datasets import load_train_test
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 
@@ -197,21 +197,13 @@ def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
         pending = [(m, mode) for m, mode in enumerate(config.modes) if f"{dataset}/{mode}" not in completed]
         if not pending:
             continue
-        train = load_split(
+        train, test = load_train_test(
             dataset,
-            "train",
             run_dir=run_dir,
             seed=config.seed,
             fallback=config.synthetic_fallback,
-            subset=config.train_subset,
-        )
-        test = load_split(
-            dataset,
-            "test",
-            run_dir=run_dir,
-            seed=config.seed,
-            fallback=config.synthetic_fallback,
-            subset=config.test_subset,
+            train_subset=config.train_subset,
+            test_subset=config.test_subset,
         )
         for m, mode in pending:
             phase = d * len(config.modes) + m

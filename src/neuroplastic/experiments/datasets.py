@@ -33,3 +33,14 @@ def load_split(
         data = synthetic_images(size, shape=synthetic_shape, seed=seed, split=split)
     run_dir.record_data(data.provenance)
     return data.subset(torch.arange(min(subset, len(data)))) if subset else data
+
+
+def load_train_test(
+    name: str, *, run_dir: RunDir, seed: int, fallback: bool, train_subset: int = 0, test_subset: int = 0
+) -> tuple[LabelledImages, LabelledImages]:
+    """``(train, test)`` of data set ``name`` through `load_split`, each cut to its subset size (0 = whole split)."""
+    options = {"run_dir": run_dir, "seed": seed, "fallback": fallback}
+    return (
+        load_split(name, "train", subset=train_subset, **options),
+        load_split(name, "test", subset=test_subset, **options),
+    )

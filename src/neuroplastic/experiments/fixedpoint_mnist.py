@@ -23,7 +23,7 @@ from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.data import LabelledImages
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_split
+from neuroplastic.experiments.datasets import load_train_test
 from neuroplastic.fixedpoint import FixedPointRNN, apply_rule, max_real_eig, spectral_abscissa
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
@@ -220,21 +220,13 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
         jobs = [(rule, lr) for rule, lr in jobs if f"{dataset}/{rule}/{lr:g}" not in completed]
         if not jobs:
             continue
-        train = load_split(
+        train, test = load_train_test(
             dataset,
-            "train",
             run_dir=run_dir,
             seed=config.seed,
             fallback=config.synthetic_fallback,
-            subset=config.train_subset,
-        )
-        test = load_split(
-            dataset,
-            "test",
-            run_dir=run_dir,
-            seed=config.seed,
-            fallback=config.synthetic_fallback,
-            subset=config.test_subset,
+            train_subset=config.train_subset,
+            test_subset=config.test_subset,
         )
         for rule, lr in progress(jobs, desc=f"{dataset} rules × learning rates"):
             result = _train_one(config, d, rule, lr, train, test, run_dir, device)

@@ -25,7 +25,7 @@ from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.mlp import Activation, mlp
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_split
+from neuroplastic.experiments.datasets import load_train_test
 from neuroplastic.feedback.errors import forward
 from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
 from neuroplastic.runs.figures import close, new_figure
@@ -107,10 +107,7 @@ class _Data:
 
 
 def _load(config: OjaOnlineConfig, name: str, run_dir: RunDir, device: torch.device) -> _Data:
-    train, test = (
-        load_split(name, split, run_dir=run_dir, seed=config.seed, fallback=config.synthetic_fallback)
-        for split in ("train", "test")
-    )
+    train, test = load_train_test(name, run_dir=run_dir, seed=config.seed, fallback=config.synthetic_fallback)
     if config.n_train + config.n_val > len(train):
         raise ValueError(f"n_train + n_val = {config.n_train + config.n_val} exceeds the {len(train)} training images")
     n_test = config.n_test or len(test)

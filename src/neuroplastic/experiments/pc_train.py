@@ -17,7 +17,7 @@ from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_split
+from neuroplastic.experiments.datasets import load_train_test
 from neuroplastic.experiments.pc_shared import (
     PAPER,
     Setting,
@@ -105,13 +105,6 @@ def _train_cell(config: PCTrainConfig, network: str, setting: Setting, seed: int
     return {"test_accuracy": accuracy(model, test, network), "epoch_seconds": seconds / config.epochs, "loss": losses}
 
 
-def _load(config: PCTrainConfig, dataset: str, run_dir: RunDir):
-    return tuple(
-        load_split(dataset, split, run_dir=run_dir, seed=config.seed, fallback=False, subset=size)
-        for split, size in (("train", config.train_subset), ("test", config.test_subset))
-    )
-
-
 def run(config: PCTrainConfig, run_dir: RunDir) -> dict[str, Any]:
     """Train every cell; a checkpoint after each cell lets a killed run resume."""
     state = run_dir.load_checkpoint()
@@ -120,7 +113,18 @@ def run(config: PCTrainConfig, run_dir: RunDir) -> dict[str, Any]:
     for dataset in config.datasets:
         keys = [(net, mode, s) for net in config.networks for mode in config.settings() for s in seeds]
         pending = [(net, mode, s) for net, mode, s in keys if _key(net, dataset, mode, s) not in cells]
-        data = _load(config, dataset, run_dir) if pending else None
+        data = (
+            load_train_test(
+                dataset,
+                run_dir=run_dir,
+                seed=config.seed,
+                fallback=False,
+                train_subset=config.train_subset,
+                test_subset=config.test_subset,
+            )
+            if pending
+            else None
+        )
         for network, mode, seed in pending:
             key = _key(network, dataset, mode, seed)
             label = f"{network} {dataset} {mode} seed {seed}"
