@@ -5,12 +5,9 @@ from neuroplastic.core.mlp import mlp
 
 
 @pytest.fixture(autouse=True)
-def float64_and_seed():
-    previous = torch.get_default_dtype()
+def float64_default():
+    """These tests compute in float64 (tests/conftest.py restores the default and seeds torch)."""
     torch.set_default_dtype(torch.float64)
-    torch.manual_seed(0)
-    yield
-    torch.set_default_dtype(previous)
 
 
 @pytest.fixture

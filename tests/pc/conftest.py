@@ -4,12 +4,9 @@ from torch import nn
 
 
 @pytest.fixture(autouse=True)
-def float64_and_seed():
-    previous = torch.get_default_dtype()
+def float64_default():
+    """These tests compute in float64 (tests/conftest.py restores the default and seeds torch)."""
     torch.set_default_dtype(torch.float64)
-    torch.manual_seed(0)
-    yield
-    torch.set_default_dtype(previous)
 
 
 def make_tanh_mlp(widths=(8, 7, 6, 5, 4, 3)):

@@ -4,11 +4,8 @@ import torch
 
 @pytest.fixture(autouse=True)
 def float64_default():
-    """The reservoir tests compute in float64; the default is restored afterwards."""
-    previous = torch.get_default_dtype()
+    """These tests compute in float64 (tests/conftest.py restores the default and seeds torch)."""
     torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
 
 
 class FixedNoise:
