@@ -3,6 +3,7 @@
 Sign convention: W ← W + ΔW; F⁰ = −e yᵀ (θ₀ is the learning rate), eHebb = −e_ℓ e_{ℓ−1}ᵀ, Oja with +.
 Functional core: ``Learner(rule, feedback, activation).step(state, x, t)`` on plain tensors (vmap-able, or with a
 leading dimension of networks). Module API: ``rule_backward(model, x, t, rule)`` writes −ΔW into ``.grad``.
+Meta-learning θ through the unrolled inner loop (reverse, checkpointed or forward mode): ``MetaLearner``.
 """
 
 from neuroplastic.plasticity.diagnostics import (
@@ -26,14 +27,20 @@ from neuroplastic.plasticity.learner import (
     unstack_state,
     vmap_dims,
 )
+from neuroplastic.plasticity.meta import MetaLearner
+from neuroplastic.plasticity.meta_episodes import EpisodeBatch, episode_batch, episode_stream
+from neuroplastic.plasticity.metagrad import META_GRADIENT_MODES, forward_gradient, reverse_gradient, unroll
 from neuroplastic.plasticity.module import learner_for, rule_backward
 from neuroplastic.plasticity.oja import gha, hebb, oja_single_neuron, oja_subspace, subspace_decay
 from neuroplastic.plasticity.rule import Rule, layer_updates
 from neuroplastic.plasticity.terms import TERMS, Term
 
 __all__ = [
+    "META_GRADIENT_MODES",
     "TERMS",
+    "EpisodeBatch",
     "Learner",
+    "MetaLearner",
     "PlasticState",
     "Rule",
     "StepResult",
@@ -41,6 +48,9 @@ __all__ = [
     "activation_norm",
     "angle",
     "effective_rank",
+    "episode_batch",
+    "episode_stream",
+    "forward_gradient",
     "gha",
     "hebb",
     "init_state",
@@ -51,11 +61,13 @@ __all__ = [
     "norm_ratio",
     "oja_single_neuron",
     "oja_subspace",
+    "reverse_gradient",
     "orthonormality_error",
     "row_norms",
     "rule_backward",
     "stack_states",
     "subspace_decay",
+    "unroll",
     "unstack_state",
     "update_gradient_angle",
     "vmap_dims",

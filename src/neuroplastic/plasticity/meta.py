@@ -1,0 +1,233 @@
+"""Meta-learning a plasticity rule: θ (one scalar per term, shared by all layers and synapses) learned by Adam.
+
+Each episode starts from fresh W and B, learns online from its support set with ΔW_ℓ = Σ_r θ_r F^r_ℓ and is
+scored on its query set; the meta-loss is the query cross-entropy (mean over query samples and episodes) plus
+λ‖θ‖₁, differentiated through the whole unrolled inner loop (Shervani-Tabar & Rosenbaum 2023, Eq. 6). The L1 part
+enters the gradient as λ·sign(θ). ``replicas`` independent meta-learners (e.g. seeds) train in lockstep as one
+batched computation: θ is replicas × R, and Adam, being elementwise, treats each row as its own optimiser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from neuroplastic.core.divergence import check_finite
+from neuroplastic.feedback.activations import Activation, check_activation
+from neuroplastic.feedback.errors import errors, forward
+from neuroplastic.feedback.init import FeedbackMode, check_mode
+from neuroplastic.plasticity.diagnostics import angle, orthonormality_error
+from neuroplastic.plasticity.learner import Learner
+from neuroplastic.plasticity.meta_episodes import EpisodeBatch
+from neuroplastic.plasticity.metagrad import (
+    META_GRADIENT_MODES,
+    MetaGradientMode,
+    forward_gradient,
+    reverse_gradient,
+    unroll,
+)
+from neuroplastic.plasticity.rule import OutputPost, Rule
+from neuroplastic.plasticity.terms import TERMS
+
+
+class MetaLearner:
+    """θ for the plasticity terms ``terms``, the feedback pathway, and Adam on θ.
+
+    ``meta_gradient``: ``reverse``, ``checkpoint`` (reverse mode recomputing every ``checkpoint_every`` steps) or
+    ``forward`` (jvp, one tangent per term). θ starts at ``theta_init`` (default θ_pseudo_grad = 1e-3, the
+    released code's ``--a``, every other term 0). Hidden σ must be smooth (softplus or tanh): the meta-gradient
+    differentiates σ′, and ReLU has σ″ = 0.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        *,
+        feedback: FeedbackMode = "fa",
+        terms: Sequence[str] = ("pseudo_grad",),
+        l1: float = 0.0,
+        lr: float = 1e-3,
+        theta_init: Mapping[str, float] | None = None,
+        replicas: int = 1,
+        meta_gradient: MetaGradientMode = "reverse",
+        checkpoint_every: int = 25,
+        activation: Activation = "softplus",
+        beta: float = 10.0,
+        reduce: str = "sum",
+        output_post: OutputPost = "softmax",
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        check_mode(feedback)
+        check_activation(activation)
+        if activation == "relu":
+            raise ValueError("meta-gradients differentiate σ′, and ReLU has σ″ = 0: use softplus or tanh")
+        terms = list(terms)
+        unknown = sorted(set(terms) - set(TERMS))
+        if not terms or unknown or len(set(terms)) != len(terms):
+            raise ValueError(f"terms must name distinct plasticity terms from {sorted(TERMS)}, got {terms}")
+        init = {"pseudo_grad": 1e-3, **(theta_init or {})}
+        if set(init) - set(terms) - {"pseudo_grad"}:
+            raise ValueError(f"theta_init names terms not in {terms}: {sorted(set(init) - set(terms))}")
+        if meta_gradient not in META_GRADIENT_MODES:
+            raise ValueError(f"meta_gradient must be one of {', '.join(META_GRADIENT_MODES)}, got {meta_gradient!r}")
+        if replicas < 1 or checkpoint_every < 1 or not lr > 0 or l1 < 0:
+            raise ValueError("need replicas >= 1, checkpoint_every >= 1, lr > 0 and l1 >= 0")
+        if len(sizes) < 2:
+            raise ValueError(f"sizes must list at least two widths, got {list(sizes)}")
+        self.sizes, self.terms, self.feedback = list(sizes), terms, feedback
+        self.l1, self.replicas, self.mode, self.checkpoint_every = l1, replicas, meta_gradient, checkpoint_every
+        self.activation, self.beta, self.reduce, self.output_post = activation, beta, reduce, output_post
+        row = [float(init.get(name, 0.0)) for name in terms]
+        self.theta = torch.tensor([row] * replicas, dtype=dtype, device=device, requires_grad=True)
+        self.optimizer = torch.optim.Adam([self.theta], lr=lr)
+        self.steps = 0
+        self.history: list[dict[str, Any]] = []
+
+    def coefficients(self, replica: int = 0) -> dict[str, float]:
+        """θ_r by term name for one replica."""
+        return dict(zip(self.terms, self.theta[replica].tolist(), strict=True))
+
+    def learner(self, theta: torch.Tensor) -> Learner:
+        """The inner-loop learner for per-network coefficients ``theta`` (networks × R)."""
+        rule = Rule(
+            {name: theta[:, r].view(-1, 1, 1) for r, name in enumerate(self.terms)},
+            reduce=self.reduce,
+            output_post=self.output_post,
+        )
+        return Learner(rule, self.feedback, self.activation, self.beta)
+
+    def loss(
+        self, theta: torch.Tensor, batch: EpisodeBatch, *, checkpoint_every: int = 0
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Query cross-entropy per replica (mean over its episodes) after the inner loop; aux = (final W_ℓ…)."""
+        per_episode = self._per_episode(theta, batch)
+        final = unroll(
+            self.learner,
+            per_episode,
+            batch.state,
+            batch.support_x,
+            batch.support_y,
+            checkpoint_every=checkpoint_every,
+        )
+        logits = forward(final.weights, batch.query_x, activation=self.activation, beta=self.beta)[-1]
+        ce = F.cross_entropy(logits.flatten(0, -2), batch.query_y.flatten(), reduction="none")
+        return ce.view(self.replicas, -1).mean(-1), final.weights
+
+    def meta_gradient(self, batch: EpisodeBatch) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...]]:
+        """(∂ query CE / ∂θ per replica, query CE per replica, final weights) in this learner's mode."""
+        if self.mode == "forward":
+            return forward_gradient(lambda th: self.loss(th, batch), self.theta)
+        every = self.checkpoint_every if self.mode == "checkpoint" else 0
+        return reverse_gradient(lambda th: self.loss(th, batch, checkpoint_every=every), self.theta)
+
+    def step(self, batch: EpisodeBatch) -> dict[str, Any]:
+        """One Adam step on θ from a batch of episodes; writes the meta-gradient into ``theta.grad``."""
+        grad, ce, final = self.meta_gradient(batch)
+        hint = f"the inner loop diverged with θ = {self.theta.detach().tolist()} (terms {self.terms})"
+        check_finite(ce, step=self.steps, what="meta-training query loss", hint=hint)
+        check_finite(grad, step=self.steps, what="meta-gradient", hint=hint)
+        theta = self.theta.detach()
+        self.theta.grad = grad + self.l1 * torch.sign(theta)
+        record = {
+            "step": self.steps,
+            "query_loss": ce.tolist(),
+            "meta_loss": (ce + self.l1 * theta.abs().sum(-1)).tolist(),
+            **self.diagnostics(batch, final),
+        }
+        self.optimizer.step()
+        self.steps += 1
+        record["theta"] = self.theta.detach().tolist()
+        self.history.append(record)
+        return record
+
+    def fit(self, batches: Iterable[EpisodeBatch], steps: int | None = None, *, callback=None) -> list[dict]:
+        """Meta-train on ``batches`` (at most ``steps`` of them); ``callback(self, record)`` after each step."""
+        for i, batch in enumerate(batches):
+            if steps is not None and i >= steps:
+                break
+            record = self.step(batch)
+            if callback is not None:
+                callback(self, record)
+        return self.history
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable[EpisodeBatch]) -> dict[str, Any]:
+        """Query accuracy and loss with the current θ (no learning of θ), per replica, over all ``batches``."""
+        records = []
+        for batch in batches:
+            ce, final = self.loss(self.theta.detach(), batch)
+            records.append({"query_loss": ce, **self.diagnostics(batch, final)})
+        if not records:
+            raise ValueError("evaluate needs at least one batch of episodes")
+        episodes = [sum((r["episode_accuracy"][s] for r in records), []) for s in range(self.replicas)]
+        layers = range(len(records[0]["alignment"][0]))
+        return {
+            "accuracy": [sum(a) / len(a) for a in episodes],
+            "query_loss": (sum(r["query_loss"] for r in records) / len(records)).tolist(),
+            "episode_accuracy": episodes,
+            "alignment": [
+                [sum(r["alignment"][s][l] for r in records) / len(records) for l in layers]
+                for s in range(self.replicas)
+            ],
+        }
+
+    @torch.no_grad()
+    def diagnostics(self, batch: EpisodeBatch, weights: Sequence[torch.Tensor]) -> dict[str, Any]:
+        """Per replica: query accuracy, α_ℓ and ‖W_ℓW_ℓᵀ − I‖ (means over its episodes), per-episode accuracy.
+
+        α_ℓ (ℓ = 1..L−1) is the angle between the query-mean error e_ℓ carried by this feedback pathway and the
+        backprop error at the same weights (0 for backprop; 90° is chance).
+        """
+        weights = tuple(w.detach() for w in weights)
+        ys = forward(weights, batch.query_x, activation=self.activation, beta=self.beta)
+        correct = (ys[-1].argmax(-1) == batch.query_y).to(weights[0].dtype).mean(-1)
+        options = {"activation": self.activation, "beta": self.beta}
+        es = errors(weights, batch.state.feedbacks, ys, batch.query_y, mode=self.feedback, **options)
+        bp = errors(weights, None, ys, batch.query_y, mode="bp", **options)
+        n = len(batch)
+        alignment = [[angle(es[l][i].mean(0), bp[l][i].mean(0)) for l in range(1, len(weights))] for i in range(n)]
+        ortho = [[orthonormality_error(w[i]) for w in weights] for i in range(n)]
+        per = n // self.replicas
+        return {
+            "accuracy": correct.view(self.replicas, per).mean(-1).tolist(),
+            "episode_accuracy": correct.view(self.replicas, per).tolist(),
+            "alignment": [_mean_rows(alignment[s * per : (s + 1) * per]) for s in range(self.replicas)],
+            "orthonormality": [_mean_rows(ortho[s * per : (s + 1) * per]) for s in range(self.replicas)],
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """θ, Adam's state, the step count and the per-step history (for a checkpoint)."""
+        return {
+            "theta": self.theta.detach().clone(),
+            "optimizer": self.optimizer.state_dict(),
+            "steps": self.steps,
+            "history": list(self.history),
+            "terms": list(self.terms),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Resume from `state_dict` output (the terms and replicas must match)."""
+        if list(state["terms"]) != self.terms or tuple(state["theta"].shape) != tuple(self.theta.shape):
+            raise ValueError(f"checkpoint is for terms {state['terms']} θ {tuple(state['theta'].shape)}")
+        with torch.no_grad():
+            self.theta.copy_(state["theta"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.steps, self.history = int(state["steps"]), list(state["history"])
+
+    def _per_episode(self, theta: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
+        n = len(batch)
+        if n % self.replicas:
+            raise ValueError(f"a batch of {n} episodes does not split into {self.replicas} replicas")
+        widths = [w.shape[-2:] for w in batch.state.weights]
+        expected = [torch.Size((b, a)) for a, b in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
+        if widths != expected:
+            raise ValueError(f"episode networks have weight shapes {widths}, this learner expects {expected}")
+        return theta.repeat_interleave(n // self.replicas, dim=0)
+
+
+def _mean_rows(rows: list[list[float]]) -> list[float]:
+    return [sum(col) / len(col) for col in zip(*rows, strict=True)] if rows and rows[0] else []

@@ -1,0 +1,151 @@
+import pytest
+import torch
+from torch.nn import functional as F
+
+from neuroplastic.feedback import activate, forward
+from neuroplastic.feedback.linear import FeedbackLinearFunction
+from neuroplastic.plasticity import EpisodeBatch, MetaLearner, init_state, stack_states, unstack_state
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
+SIZES = [12, 9, 7, 4]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Batch-1 inner steps are too small for intra-op threads (tests/conftest.py restores the count)."""
+    torch.set_num_threads(1)
+
+
+THREE = {"pseudo_grad": 0.08, "ehebb": 0.03, "oja": 0.02}
+POOL = {
+    "pseudo_grad": 0.08,
+    "ehebb": 0.03,
+    "oja": 0.02,
+    "post_y_pre_e": -0.01,
+    "hebb_decay": 0.004,
+    "post_error": 0.01,
+    "pre_error": -0.02,
+    "ehebb_post_decay": 0.01,
+    "ehebb_pre_decay": -0.01,
+    "pre_error_decay": 0.005,
+}
+
+
+def batch(n, *, steps=7, query=5, seed=0, feedback="fa", sizes=SIZES):
+    g = torch.Generator().manual_seed(seed)
+    states = [init_state(sizes, feedback=feedback, generator=g, dtype=torch.float64) for _ in range(n)]
+    return EpisodeBatch(
+        stack_states(states),
+        torch.rand(n, steps, sizes[0], generator=g),
+        torch.randint(0, sizes[-1], (n, steps), generator=g),
+        torch.rand(n, query, sizes[0], generator=g),
+        torch.randint(0, sizes[-1], (n, query), generator=g),
+        torch.arange(sizes[-1]).repeat(n, 1),
+    )
+
+
+def meta(theta, feedback="fa", **kw):
+    return MetaLearner(SIZES, feedback=feedback, terms=list(theta), theta_init=theta, dtype=torch.float64, **kw)
+
+
+def test_pseudo_gradient_with_symmetric_feedback_is_minus_theta0_times_the_gradient():
+    learner = meta({"pseudo_grad": 0.37}, feedback="bp")
+    episodes = batch(1, feedback="bp")
+    state = unstack_state(episodes.state, 0)
+    x, t = episodes.support_x[0, :3], episodes.support_y[0, :3]
+    weights = [w.clone().requires_grad_() for w in state.weights]
+    F.cross_entropy(forward(weights, x)[-1], t, reduction="sum").backward()
+    step = learner.learner(learner.theta.detach()).step(episodes.state, x.unsqueeze(0), t.unsqueeze(0))
+    for delta, w in zip(step.deltas, weights, strict=True):
+        torch.testing.assert_close(delta[0], -0.37 * w.grad, atol=1e-10, rtol=0)
+
+
+def test_pseudo_gradient_with_fixed_feedback_is_the_feedback_alignment_update():
+    learner = meta({"pseudo_grad": 0.37})
+    episodes = batch(1)
+    state = unstack_state(episodes.state, 0)
+    x, t = episodes.support_x[0, :3], episodes.support_y[0, :3]
+    weights = [w.clone().requires_grad_() for w in state.weights]
+    y = x
+    for l, (w, b) in enumerate(zip(weights, state.feedbacks, strict=True)):
+        z = FeedbackLinearFunction.apply(y, w, None, b)
+        y = z if l == len(weights) - 1 else activate(z)
+    F.cross_entropy(y, t, reduction="sum").backward()
+    step = learner.learner(learner.theta.detach()).step(episodes.state, x.unsqueeze(0), t.unsqueeze(0))
+    for delta, w in zip(step.deltas, weights, strict=True):
+        torch.testing.assert_close(delta[0], -0.37 * w.grad, atol=1e-12, rtol=0)
+    assert all(torch.equal(b, c) for b, c in zip(step.state.feedbacks, episodes.state.feedbacks, strict=True))
+
+
+def finite_differences(learner, episodes, h=1e-6):
+    theta = learner.theta.detach()
+    grad = torch.zeros_like(theta)
+    for r in range(theta.shape[-1]):
+        shift = torch.zeros_like(theta)
+        shift[:, r] = h
+        up = learner.loss(theta + shift, episodes)[0].sum()
+        down = learner.loss(theta - shift, episodes)[0].sum()
+        grad[:, r] = (up - down) / (2 * h)
+    return grad
+
+
+def relative(a, b):
+    return float(torch.linalg.vector_norm(a - b) / torch.linalg.vector_norm(b))
+
+
+@pytest.mark.parametrize("feedback", ["fa", "bp"])
+@pytest.mark.parametrize("theta", [THREE, POOL], ids=["three", "pool"])
+def test_reverse_checkpointed_forward_and_finite_differences_agree(feedback, theta):
+    episodes = batch(2, steps=8, feedback=feedback)
+    grads = {}
+    for mode in ("reverse", "checkpoint", "forward"):
+        learner = meta(theta, feedback, meta_gradient=mode, checkpoint_every=3)
+        grads[mode], loss, _ = learner.meta_gradient(episodes)
+        torch.testing.assert_close(loss, learner.loss(learner.theta.detach(), episodes)[0], atol=1e-13, rtol=0)
+    numeric = finite_differences(meta(theta, feedback), episodes)
+    assert float(torch.linalg.vector_norm(numeric)) > 1e-3
+    torch.testing.assert_close(grads["checkpoint"], grads["reverse"], atol=0, rtol=1e-12)
+    assert relative(grads["forward"], grads["reverse"]) <= 1e-9
+    assert relative(grads["reverse"], numeric) <= 1e-6
+    assert relative(grads["forward"], numeric) <= 1e-6
+
+
+def test_a_batch_of_episodes_equals_a_loop_over_episodes():
+    episodes = batch(3)
+    learner = meta(THREE)
+    grad, loss, _ = learner.meta_gradient(episodes)
+    singles = [
+        learner.meta_gradient(
+            EpisodeBatch(unstack_state_batch(episodes.state, i), *(t[i : i + 1] for t in episodes[1:]))
+        )
+        for i in range(3)
+    ]
+    torch.testing.assert_close(loss, sum(s[1] for s in singles) / 3, atol=1e-14, rtol=0)
+    torch.testing.assert_close(grad, sum(s[0] for s in singles) / 3, atol=1e-13, rtol=0)
+
+
+def unstack_state_batch(state, i):
+    return stack_states([unstack_state(state, i)])
+
+
+def test_replicas_train_in_lockstep_like_separate_meta_learners():
+    episodes = [batch(2, seed=s) for s in range(3)]
+    together = meta(THREE, replicas=2, lr=1e-2)
+    together.fit(episodes)
+    for r in range(2):
+        alone = meta(THREE, lr=1e-2)
+        alone.fit(EpisodeBatch(unstack_state_batch(e.state, r), *(t[r : r + 1] for t in e[1:])) for e in episodes)
+        for a, b in zip(alone.history, together.history, strict=True):
+            torch.testing.assert_close(torch.tensor(a["theta"][0]), torch.tensor(b["theta"][r]), atol=1e-14, rtol=0)
+
+
+def test_l1_enters_the_gradient_as_lambda_sign_theta_and_shrinks_every_coefficient():
+    episodes = batch(1)
+    before = torch.tensor([list(THREE.values())])
+    plain, sparse = meta(THREE), meta(THREE, l1=100.0)
+    g_plain, loss, _ = plain.meta_gradient(episodes)
+    record = sparse.step(episodes)
+    torch.testing.assert_close(sparse.theta.grad, g_plain + 100.0 * torch.sign(before), atol=1e-12, rtol=0)
+    assert record["meta_loss"][0] == pytest.approx(float(loss[0]) + 100.0 * float(before.abs().sum()), abs=1e-12)
+    assert (sparse.theta.detach().abs() < before.abs()).all()

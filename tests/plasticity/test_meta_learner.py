@@ -1,0 +1,133 @@
+import io
+
+import pytest
+import torch
+
+from neuroplastic.core.divergence import DivergenceError
+from neuroplastic.data import EpisodeSampler, LabelledImages, split_classes
+from neuroplastic.plasticity import MetaLearner, episode_batch, episode_stream
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
+N_WAY, K, Q = 3, 4, 2
+SIZES = [28 * 28, 10, N_WAY]
+TERMS = {"pseudo_grad": 0.05, "ehebb": 0.01, "oja": 0.01}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Batch-1 inner steps are too small for intra-op threads (tests/conftest.py restores the count)."""
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def images():
+    """Ten classes of 28×28 images, class c a bright band at rows 2c+2..2c+5 over uniform noise."""
+    labels = torch.arange(10).repeat(60)
+    bands = torch.zeros(10, 28, 28, dtype=torch.float64)
+    for c in range(10):
+        bands[c, 2 * c + 2 : 2 * c + 6] = 1.0
+    noise = torch.rand(600, 28, 28, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    pixels = ((0.7 * bands[labels] + 0.3 * noise) * 255).round().to(torch.uint8)
+    return LabelledImages(pixels, labels, 10, "bands", "train")
+
+
+def stream(images, classes, seeds=(0,), start=0, meta_batch=1):
+    samplers = [EpisodeSampler(images.labels, classes, N_WAY, K, Q, seed=s) for s in seeds]
+    return episode_stream(
+        images, samplers, list(seeds), SIZES, feedback="fa", meta_batch=meta_batch, start=start, dtype=torch.float64
+    )
+
+
+def learner(**kw):
+    return MetaLearner(SIZES, terms=list(TERMS), theta_init=TERMS, lr=1e-2, dtype=torch.float64, **kw)
+
+
+def test_meta_training_never_sees_a_meta_test_class_and_relabels_every_episode(images):
+    train, test = split_classes(range(10), 4, seed=1)
+    seen = set()
+    previous = None
+    for _, batch in zip(range(40), stream(images, train, seeds=(0, 1), meta_batch=2), strict=False):
+        seen |= set(batch.classes.flatten().tolist())
+        for e in range(len(batch)):
+            assert sorted(batch.support_y[e].tolist()) == sorted(list(range(N_WAY)) * K)
+            assert sorted(batch.query_y[e].tolist()) == sorted(list(range(N_WAY)) * Q)
+        if previous is not None:
+            assert not torch.equal(batch.support_x, previous.support_x)
+            assert not torch.equal(batch.state.weights[0], previous.state.weights[0])
+        previous = batch
+    assert seen <= set(train) and not seen & set(test)
+    assert seen == set(train)
+
+
+def test_episode_batch_holds_the_sampled_images_and_labels(images):
+    sampler = EpisodeSampler(images.labels, range(10), N_WAY, K, Q, seed=5)
+    episodes = [sampler.sample() for _ in range(2)]
+    batch = episode_batch(
+        images, episodes, SIZES, feedback="fa", generators=[torch.Generator().manual_seed(i) for i in range(2)]
+    )
+    for i, e in enumerate(episodes):
+        x, y = images.batch(e.support_idx, flatten=True)
+        assert torch.equal(batch.support_x[i], x)
+        assert torch.equal(e.classes[batch.support_y[i]], y)
+        x, y = images.batch(e.query_idx, flatten=True)
+        assert torch.equal(batch.query_x[i], x) and torch.equal(e.classes[batch.query_y[i]], y)
+    assert not torch.equal(batch.state.feedbacks[0][0], batch.state.feedbacks[0][1])
+    with pytest.raises(ValueError, match="output layer"):
+        episode_batch(images, episodes, [784, 10, 5], feedback="fa", generators=[torch.Generator()] * 2)
+
+
+def test_same_seed_gives_the_identical_theta_trajectory(images):
+    runs = []
+    for _ in range(2):
+        meta = learner()
+        meta.fit(stream(images, range(6)), 4)
+        runs.append([r["theta"] for r in meta.history])
+    assert runs[0] == runs[1]
+    assert runs[0][0] != runs[0][-1]
+
+
+def test_a_killed_meta_training_resumes_where_it_stopped(images):
+    whole = learner()
+    whole.fit(stream(images, range(6)), 5)
+    first = learner()
+    first.fit(stream(images, range(6)), 2)
+    buffer = io.BytesIO()
+    torch.save(first.state_dict(), buffer)
+    resumed = learner()
+    resumed.load_state_dict(torch.load(io.BytesIO(buffer.getvalue()), weights_only=True))
+    resumed.fit(stream(images, range(6), start=2), 3)
+    assert [r["theta"] for r in resumed.history] == [r["theta"] for r in whole.history]
+    assert resumed.steps == 5
+    with pytest.raises(ValueError, match="checkpoint"):
+        MetaLearner(SIZES, terms=["pseudo_grad"]).load_state_dict(first.state_dict())
+
+
+def test_meta_training_raises_the_learning_rate_and_the_query_accuracy(images):
+    meta = MetaLearner(SIZES, feedback="bp", lr=1e-2, dtype=torch.float64)
+    test = stream(images, range(10), seeds=(9,))
+    tasks = [next(test) for _ in range(10)]
+    before = meta.evaluate(tasks)
+    meta.fit(stream(images, range(10)), 20)
+    after = meta.evaluate(tasks)
+    assert meta.coefficients()["pseudo_grad"] > 0.02  # from 1e-3
+    assert before["accuracy"][0] < 0.5 < 0.65 < after["accuracy"][0]  # chance is 1/3
+    assert after["query_loss"][0] < before["query_loss"][0] - 0.3
+    assert len(after["episode_accuracy"][0]) == 10
+    assert after["alignment"][0][0] < 1e-4  # backprop: the error is the backprop error
+
+
+def test_bad_input_is_refused_with_a_clear_error(images):
+    with pytest.raises(ValueError, match="ReLU"):
+        MetaLearner(SIZES, activation="relu")
+    with pytest.raises(ValueError, match="terms"):
+        MetaLearner(SIZES, terms=["pseudo_grad", "nonsense"])
+    with pytest.raises(ValueError, match="meta_gradient"):
+        MetaLearner(SIZES, meta_gradient="sideways")
+    batch = next(stream(images, range(6)))
+    with pytest.raises(ValueError, match="weight shapes"):
+        MetaLearner([784, 12, N_WAY], dtype=torch.float64).step(batch)
+    with pytest.raises(ValueError, match="replicas"):
+        MetaLearner(SIZES, replicas=2, dtype=torch.float64).step(batch)
+    with pytest.raises(DivergenceError, match="step 0"):
+        MetaLearner(SIZES, theta_init={"pseudo_grad": 1e300}, dtype=torch.float64).step(batch)
