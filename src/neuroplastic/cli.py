@@ -1,8 +1,9 @@
-"""The ``neuroplastic`` command: list, describe, run and reproduce experiments; fetch and list data."""
+"""The ``neuroplastic`` command: list, describe, run, reproduce, sweep and aggregate experiments; fetch/list data."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -58,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (default: runs/reproduce or runs/reproduce-quick)",
     )
 
+    _add_sweep_parsers(commands)
+
     data = commands.add_parser("data", help="fetch data sets into the cache, or list the cache")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     fetch = data_commands.add_parser("fetch", help="fetch a data set (or all) into the cache")
@@ -66,6 +69,42 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--root", type=Path, default=None, help="folder holding user-supplied files (EMNIST, CIFAR-10)")
     data_commands.add_parser("list", help="what is cached, where, and its size")
     return parser
+
+
+def _add_sweep_parsers(commands) -> None:
+    sweep = commands.add_parser(
+        "sweep",
+        help="run an experiment over a grid × seeds (locally or as a SLURM job array); re-run to resume",
+        description="Each run is an ordinary run folder under the sweep folder; re-running skips finished runs "
+        "and re-submits missing or failed ones. `neuroplastic sweep --status DIR` shows where a sweep stands.",
+    )
+    sweep.add_argument("experiment", nargs="?", help="a registered experiment (omit with --status)")
+    sweep.add_argument("--status", type=Path, default=None, metavar="DIR", help="show done/running/failed/pending")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="values of one config key (repeatable; the product is swept); list-typed keys separate values with ;",
+    )
+    sweep.add_argument("--seeds", default="0", help="seeds, e.g. 0-19 or 0,3,5-7 (default 0)")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _add_run_options(sweep)
+    sweep.add_argument("--executor", choices=("local", "slurm"), default="local")
+    sweep.add_argument("--max-parallel", type=int, default=0, help="runs at once (local default: CPU count)")
+    sweep.add_argument("--partition", default=None, help="SLURM partition (default: the cluster's)")
+    sweep.add_argument("--time-min", type=int, default=60, help="SLURM time limit per run, minutes (default 60)")
+    sweep.add_argument("--mem-gb", type=float, default=None, help="SLURM memory per run, GB")
+    sweep.add_argument("--gpus", type=int, default=0, help="SLURM GPUs per run (default 0)")
+    sweep.add_argument("--cpus", type=int, default=1, help="SLURM CPUs per run (default 1)")
+    sweep.add_argument("--out", type=Path, default=None, help="sweep folder (default: runs/EXPERIMENT/sweep-<hash>)")
+
+    aggregate = commands.add_parser(
+        "aggregate", help="mean, sd and 95%% bootstrap CI over seeds per grid point (Markdown, CSV, figures)"
+    )
+    aggregate.add_argument("sweep_dir", type=Path, metavar="DIR")
+    aggregate.add_argument("--metric", action="append", default=[], help="metric to plot (repeatable)")
+    aggregate.add_argument("--x", default=None, help="grid key on the x axis of the figures (default: the first)")
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     command_line = ["neuroplastic", *(sys.argv[1:] if argv is None else argv)]
     try:
         return _dispatch(args, command_line)
-    except (ConfigError, KeyError, RunFolderConflict, ValueError) as err:
+    except (ConfigError, ImportError, KeyError, RunFolderConflict, ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) else str(err)
         print(f"neuroplastic: error: {message}", file=sys.stderr)
         return EXIT_USAGE
@@ -132,7 +171,57 @@ def _dispatch(args: argparse.Namespace, command_line: list[str]) -> int:
         )
         print(f"report: {out / 'report.md'}")
         return EXIT_FAILED if any(e.error for e in entries) else 0
+    if args.command == "sweep":
+        return _sweep_command(args)
+    if args.command == "aggregate":
+        from neuroplastic.runs.aggregate import write_aggregate
+
+        paths = write_aggregate(args.sweep_dir, metrics=args.metric, x_key=args.x)
+        print(f"aggregate: {paths['markdown']} and {paths['csv']}")
+        return 0
     return _data_command(args)
+
+
+def _sweep_command(args: argparse.Namespace) -> int:
+    from neuroplastic.experiments import get_experiment
+    from neuroplastic.runs.aggregate import write_aggregate
+    from neuroplastic.runs.executors import LocalExecutor, SlurmExecutor
+    from neuroplastic.runs.sweep import run_sweep
+    from neuroplastic.runs.sweep_plan import load_plan, parse_grid, parse_seeds
+    from neuroplastic.runs.sweep_status import format_status
+
+    if args.status is not None:
+        print(format_status(load_plan(args.status), args.status))
+        return 0
+    if args.experiment is None:
+        raise ValueError("sweep needs an EXPERIMENT (or --status DIR)")
+    experiment = get_experiment(args.experiment)
+    if args.executor == "slurm":
+        executor = SlurmExecutor(
+            partition=args.partition,
+            time_min=args.time_min,
+            mem_gb=args.mem_gb,
+            gpus=args.gpus,
+            cpus=args.cpus,
+            max_parallel=args.max_parallel,
+        )
+    else:
+        executor = LocalExecutor(max_parallel=args.max_parallel or os.cpu_count() or 1)
+    overrides = [*args.overrides, *([f"device={args.device}"] if args.device else [])]
+    outcome = run_sweep(
+        experiment,
+        executor,
+        grid=parse_grid(experiment.config_class, args.grid),
+        seeds=parse_seeds(args.seeds),
+        quick=args.quick,
+        overrides=overrides,
+        out=args.out,
+    )
+    print(format_status(outcome.plan, outcome.path))
+    if any(state == "done" for state in outcome.states.values()):
+        paths = write_aggregate(outcome.path)
+        print(f"aggregate: {paths['markdown']}")
+    return 0 if outcome.complete else EXIT_FAILED
 
 
 def _data_command(args: argparse.Namespace) -> int:

@@ -1,0 +1,73 @@
+"""One run of a sweep, as a worker process executes it: ``python -m neuroplastic.runs.sweep_task SWEEP INDEX``.
+
+The same function is what a SLURM array task calls. It holds the run's lock while it runs, skips a finished run,
+resumes an interrupted one (through `run_experiment`), and records a failure in ``error.json`` before re-raising.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from neuroplastic.core.atomic import atomic_write_json
+from neuroplastic.runs.config import config_from_dict
+from neuroplastic.runs.runner import run_experiment
+from neuroplastic.runs.sweep_plan import load_plan
+from neuroplastic.runs.sweep_status import ERROR_FILE, run_lock
+
+
+def run_planned(sweep_dir: str | Path, index: int) -> str:
+    """Execute run ``index`` of the sweep in ``sweep_dir``; returns ``"done"`` or ``"skipped"`` (already done)."""
+    from neuroplastic.experiments import get_experiment
+
+    sweep_dir = Path(sweep_dir)
+    plan = load_plan(sweep_dir)
+    if not 0 <= index < len(plan.runs):
+        raise IndexError(f"run index {index} is outside the sweep's {len(plan.runs)} runs")
+    run = plan.runs[index]
+    experiment = get_experiment(plan.experiment)
+    config = config_from_dict(experiment.config_class, run.config)
+    path = sweep_dir / run.folder
+    with run_lock(path):
+        if (path / "results.json").exists():
+            return "skipped"
+        (path / ERROR_FILE).unlink(missing_ok=True)
+        try:
+            run_experiment(experiment, config, path, argv=["neuroplastic-sweep-task", str(sweep_dir), str(index)])
+        except Exception as err:
+            atomic_write_json(
+                path / ERROR_FILE,
+                {
+                    "error": f"{type(err).__name__}: {err}",
+                    "type": type(err).__name__,
+                    "traceback": traceback.format_exc(),
+                    "host": socket.gethostname(),
+                    "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                },
+            )
+            raise
+    return "done"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: ``SWEEP_DIR INDEX``; exit code 0 when the run is finished, 1 when it failed."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m neuroplastic.runs.sweep_task SWEEP_DIR INDEX", file=sys.stderr)
+        return 2
+    from neuroplastic.core.progress import set_quiet
+
+    set_quiet(True)
+    try:
+        print(run_planned(args[0], int(args[1])))
+    except Exception:  # noqa: BLE001 - recorded in error.json; the traceback goes to the worker's log
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+import itertools
+import json
+import math
+import statistics
+
+import numpy as np
+import pytest
+
+from neuroplastic.runs.aggregate import (
+    aggregate_points,
+    bootstrap_ci,
+    numeric_metrics,
+    plot_metric,
+    render_csv,
+    render_markdown,
+    summarize_sample,
+    write_aggregate,
+)
+from neuroplastic.runs.sweep_plan import PlannedRun, SweepPlan, save_plan
+
+
+def exact_bootstrap_cdf(sample):
+    """The exact bootstrap distribution of the mean: all n^n equally likely resamples, enumerated."""
+    means = np.sort([np.mean(r) for r in itertools.product(sample, repeat=len(sample))])
+    return lambda t: np.searchsorted(means, t, side="right") / means.size
+
+
+def test_bootstrap_ci_matches_the_exact_bootstrap_distribution():
+    rng = np.random.default_rng(7)
+    sample = rng.normal(size=6).tolist()  # 6^6 = 46,656 resamples, enumerated exactly
+    cdf = exact_bootstrap_cdf(sample)
+    low, high = bootstrap_ci(sample)
+    # 10,000 resamples estimate the 2.5 % and 97.5 % points; their Monte-Carlo sd is ≈ 0.0016 in probability
+    assert 0.025 - 0.006 < cdf(low) < 0.025 + 0.006
+    assert 0.975 - 0.006 < cdf(high) < 0.975 + 0.006
+    assert bootstrap_ci(sample) == (low, high)  # seeded: the same sample always gives the same interval
+    assert bootstrap_ci(sample, seed=1) != (low, high)
+
+
+def test_summary_matches_a_direct_computation():
+    sample = [0.91, 0.93, 0.92, 0.95, 0.90]
+    s = summarize_sample(sample)
+    assert s.n == 5
+    assert s.mean == pytest.approx(statistics.fmean(sample), rel=1e-15)
+    assert s.sd == pytest.approx(statistics.stdev(sample), rel=1e-12)
+    assert min(sample) <= s.ci_low < s.mean < s.ci_high <= max(sample)
+    constant = summarize_sample([2.5, 2.5, 2.5])
+    assert (constant.ci_low, constant.ci_high, constant.sd) == (2.5, 2.5, 0.0)
+    single = summarize_sample([4.0])
+    assert math.isnan(single.sd) and single.ci_low == single.ci_high == 4.0
+    assert math.isnan(summarize_sample([1.0, math.nan]).mean)  # a diverged seed is not dropped
+    with pytest.raises(ValueError, match="at least one"):
+        bootstrap_ci([])
+
+
+def test_numeric_metrics_flattens_scalars_and_reads_non_finite_strings():
+    results = {"a": 1, "b": {"c": 2.5, "d": [1, 2], "e": {"f": "inf"}}, "ok": True, "name": "x", "g": "nan"}
+    metrics = numeric_metrics(results)
+    assert set(metrics) == {"a", "b.c", "b.e.f", "g"}
+    assert metrics["a"] == 1.0 and metrics["b.e.f"] == math.inf and math.isnan(metrics["g"])
+
+
+def test_mixed_metric_sets_aggregate_the_common_ones_and_say_what_is_missing():
+    runs = [
+        ({"lr": 0.1}, "r0", {"acc": 0.9, "loss": 0.3}, False),
+        ({"lr": 0.1}, "r1", {"acc": 0.8}, False),
+        ({"lr": 0.1}, "r2", None, True),
+        ({"lr": 1.0}, "r3", {"acc": 0.5, "extra": 1.0}, False),
+        ({"lr": 1.0}, "r4", {"acc": 0.7, "extra": 3.0}, False),
+    ]
+    points = aggregate_points(runs)
+    first, second = points
+    assert (first.planned, first.done, first.failed) == (3, 2, 1)
+    assert list(first.summaries) == ["acc"] and first.missing == {"loss": ["r1"]}
+    assert first.summaries["acc"].mean == pytest.approx(0.85)
+    assert set(second.summaries) == {"acc", "extra"} and second.missing == {}
+    markdown = render_markdown(["lr"], points, title="t", figures=[])
+    assert "`loss` missing in 1 of 2 runs (r1)" in markdown and "2 of 3 runs finished, 1 failed" in markdown
+    lines = render_csv(["lr"], points).splitlines()
+    assert lines[0] == "lr,metric,n,mean,sd,ci_low,ci_high"
+    assert [line.split(",")[:3] for line in lines[1:]] == [
+        ["0.1", "acc", "2"],
+        ["1.0", "acc", "2"],
+        ["1.0", "extra", "2"],
+    ]
+    figure = plot_metric(["lr"], points, "acc", "lr")
+    (line,) = figure.axes[0].lines
+    assert line.get_xdata().tolist() == [0.1, 1.0] and line.get_ydata().tolist() == pytest.approx([0.85, 0.6])
+    with pytest.raises(ValueError, match="not a grid key"):
+        plot_metric(["lr"], points, "acc", "momentum")
+
+
+def test_write_aggregate_reads_a_sweep_folder(tmp_path):
+    runs = []
+    for index, (lr, seed) in enumerate(itertools.product([0.1, 1.0], [0, 1, 2])):
+        folder = f"toy/h{lr}-seed{seed}"
+        runs.append(PlannedRun(index, {"lr": lr}, seed, {"lr": lr, "seed": seed}, folder))
+        if (lr, seed) != (1.0, 2):  # one run never finished
+            (tmp_path / folder).mkdir(parents=True)
+            (tmp_path / folder / "results.json").write_text(json.dumps({"score": lr * 10 + seed, "notes": []}))
+    save_plan(SweepPlan("toy", True, [], {"lr": ["0.1", "1.0"]}, [0, 1, 2], runs), tmp_path)
+    paths = write_aggregate(tmp_path, echo=lambda _: None)
+    rows = paths["csv"].read_text().splitlines()
+    assert rows[1].startswith("0.1,score,3,2.0,1.0,") and rows[2].startswith("1.0,score,2,10.5,")
+    assert "2 of 3 runs finished, 0 failed" in paths["markdown"].read_text()
+    assert (tmp_path / "aggregate" / "figures" / "score-vs-lr.png").exists()
+    with pytest.raises(ValueError, match="no aggregated metric"):
+        write_aggregate(tmp_path, metrics=["nope"])

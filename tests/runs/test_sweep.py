@@ -1,0 +1,195 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from neuroplastic.cli import main
+from neuroplastic.experiments import get_experiment
+from neuroplastic.runs.config import ConfigError
+from neuroplastic.runs.executors import submitted_jobs
+from neuroplastic.runs.folder import RunFolderConflict
+from neuroplastic.runs.sweep import run_sweep
+from neuroplastic.runs.sweep_plan import load_plan, parse_grid, parse_seeds, plan_sweep
+from neuroplastic.runs.sweep_status import format_status, sweep_states
+
+EXPERIMENT = "fixedpoint-linear"  # needs no data set: fast in a fresh process, nothing to download
+TINY = [
+    "n=20",
+    "steps=20",
+    "m=10",
+    "angle_steps=5",
+    "slice_points=5",
+    "grid_points=5",
+    "slice_directions=2",
+    "learning_rates=1.0",
+    "rules=dw1",
+]
+
+
+def sweep(executor, out, grid, seeds, overrides=TINY):
+    experiment = get_experiment(EXPERIMENT)
+    messages = []
+    outcome = run_sweep(
+        experiment,
+        executor,
+        grid=parse_grid(experiment.config_class, grid),
+        seeds=parse_seeds(seeds),
+        quick=True,
+        overrides=overrides,
+        out=out,
+        echo=messages.append,
+    )
+    return outcome, messages
+
+
+def results_mtimes(path):
+    return {p: p.stat().st_mtime_ns for p in Path(path).glob(f"{EXPERIMENT}/*/results.json")}
+
+
+def test_parse_seeds_and_grid():
+    assert parse_seeds("0-3") == [0, 1, 2, 3]
+    assert parse_seeds("5,0-2,1") == [5, 0, 1, 2]
+    for bad in ("a", "3-1", "1-", ""):
+        with pytest.raises(ValueError, match="--seeds"):
+            parse_seeds(bad)
+    cls = get_experiment(EXPERIMENT).config_class
+    assert parse_grid(cls, ["steps=10,20", "rules=dw1;dw1,dw2"]) == {"steps": ["10", "20"], "rules": ["dw1", "dw1,dw2"]}
+    assert parse_grid(cls, ["learning_rates=0.1,0.3"]) == {"learning_rates": ["0.1,0.3"]}
+    with pytest.raises(ConfigError, match="--seeds"):
+        parse_grid(cls, ["seed=1,2"])
+    with pytest.raises(ConfigError, match="twice"):
+        parse_grid(cls, ["steps=1", "steps=2"])
+
+
+def test_plan_types_values_with_the_set_parser_and_rejects_bad_keys_before_anything(tmp_path):
+    experiment = get_experiment(EXPERIMENT)
+    plan = plan_sweep(experiment, grid={"steps": ["10", "20"], "rules": ["dw1", "dw1,dw2"]}, seeds=[3, 4], quick=True)
+    assert len(plan.runs) == 8 and len({r.folder for r in plan.runs}) == 8
+    assert [(r.point["steps"], r.point["rules"], r.seed) for r in plan.runs[:3]] == [
+        (10, ["dw1"], 3),
+        (10, ["dw1"], 4),
+        (10, ["dw1", "dw2"], 3),
+    ]
+    assert all(r.config["seed"] == r.seed and r.config["steps"] == r.point["steps"] for r in plan.runs)
+    for grid, message in (({"stepz": ["1"]}, "unknown key 'stepz'"), ({"steps": ["ten"]}, "bad value for steps")):
+        with pytest.raises(ConfigError, match=message):
+            run_sweep(experiment, None, grid=grid, seeds=[0], out=tmp_path / "bad", echo=lambda _: None)
+        assert not (tmp_path / "bad").exists()
+    with pytest.raises(ConfigError, match="same config"):
+        plan_sweep(experiment, grid={"steps": ["10", "010"]}, seeds=[0])
+
+
+def test_a_different_sweep_in_the_same_folder_is_refused(tmp_path):
+    class Never:
+        def execute(self, *args):
+            raise AssertionError("nothing should run")
+
+    experiment = get_experiment(EXPERIMENT)
+    (tmp_path / "sweep.json").write_text(json.dumps({"experiment": "other"}))
+    with pytest.raises(RunFolderConflict, match="different sweep"):
+        run_sweep(experiment, Never(), grid={}, seeds=[0], out=tmp_path, echo=lambda _: None)
+
+
+def test_sweep_runs_every_point_records_failures_and_resumes(executor, tmp_path):
+    out = tmp_path / "sweep"
+    grid = ["device=cpu,bogus"]  # an unknown device raises inside the run, after planning accepted the string
+    outcome, _ = sweep(executor, out, grid, "0-1")
+    plan = load_plan(out)
+    assert plan.to_dict() == json.loads((out / "sweep.json").read_text())
+    states = {(r.point["device"], r.seed): outcome.states[r.index] for r in plan.runs}
+    assert states == {("cpu", 0): "done", ("cpu", 1): "done", ("bogus", 0): "failed", ("bogus", 1): "failed"}
+    for run in plan.runs:
+        folder = out / run.folder
+        if run.point["device"] == "cpu":
+            assert yaml.safe_load((folder / "config.yaml").read_text())["seed"] == run.seed
+            results = json.loads((folder / "results.json").read_text())
+            curve = results["results"]["dw1/1"]
+            assert results["steps"] == 20 and curve["final_J"] < curve["J"]["0"]  # training lowered the loss
+        else:
+            error = json.loads((folder / "error.json").read_text())
+            assert "bogus" in error["error"] and "Traceback" in error["traceback"]
+    status = format_status(plan, out)
+    assert "2 done, 0 running, 2 failed, 0 pending" in status and "bogus" in status
+
+    done_before = results_mtimes(out)
+    again, _ = sweep(executor, out, grid, "0-1")
+    assert sorted(again.submitted) == [r.index for r in plan.runs if r.point["device"] == "bogus"]
+    assert results_mtimes(out) == done_before  # finished runs are not repeated
+
+    assert main(["aggregate", str(out), "--x", "device", "--metric", "steps"]) == 0
+    rows = list(csv.DictReader((out / "aggregate" / "aggregate.csv").open()))
+    steps_rows = [r for r in rows if r["metric"] == "steps"]
+    assert [r["device"] for r in steps_rows] == ["cpu"]  # the failed point has no finished seed to aggregate
+    assert steps_rows[0]["n"] == "2"
+    assert float(steps_rows[0]["mean"]) == float(steps_rows[0]["ci_low"]) == float(steps_rows[0]["ci_high"]) == 20
+    assert (out / "aggregate" / "figures" / "steps-vs-device.png").stat().st_size > 0
+    markdown = (out / "aggregate" / "aggregate.md").read_text()
+    assert "0 of 2 runs finished, 2 failed" in markdown and "steps-vs-device.png" in markdown
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_cancelled_array_task_is_resubmitted_and_finished_runs_are_not_repeated(slurm_cluster, tmp_path):
+    from neuroplastic.runs.executors import SlurmExecutor
+
+    executor = SlurmExecutor(partition=slurm_cluster, time_min=5, poll_s=0.2, squeue_every_s=0.5)
+    out = tmp_path / "sweep"
+    grid = ["steps=10,150"]  # the second run lasts long enough to be cancelled while it runs
+    driver = threading.Thread(target=sweep, args=(executor, out, grid, "0"))
+    driver.start()
+    wait_for(lambda: len(submitted_jobs(out)) == 2, 60, "the array to be submitted")
+    long_run = out / load_plan(out).runs[1].folder
+    wait_for(lambda: sweep_states(load_plan(out), out)[1] == "running", 60, "the long run to start")
+    subprocess.run(["scancel", submitted_jobs(out)[1]], check=True, timeout=30)
+    driver.join(timeout=120)
+    assert not driver.is_alive()
+    assert sweep_states(load_plan(out), out) == {0: "done", 1: "pending"}
+    assert not (long_run / "error.json").exists()
+
+    done_before = results_mtimes(out)
+    outcome, messages = sweep(executor, out, grid, "0")
+    assert outcome.submitted == [1] and outcome.states == {0: "done", 1: "done"}
+    assert results_mtimes(out).items() >= done_before.items()
+    assert submitted_jobs(out)[1] != submitted_jobs(out)[0].split("_")[0] + "_1"
+
+
+def test_killed_driver_resumes(executor, tmp_path):
+    out = tmp_path / "sweep"
+    grid = ["steps=10,150"]
+    command = [sys.executable, "-m", "neuroplastic.cli", "--quiet", "sweep", EXPERIMENT, "--quick", "--out", str(out)]
+    command += (
+        [a for g in grid for a in ("--grid", g)] + [a for o in TINY for a in ("--set", o)] + ["--max-parallel", "1"]
+    )
+    if type(executor).__name__ == "SlurmExecutor":
+        command += ["--executor", "slurm", "--partition", executor.partition, "--time-min", "5"]
+    driver = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(
+            lambda: (out / "sweep.json").exists() and "done" in sweep_states(load_plan(out), out).values(),
+            90,
+            "a run to finish",
+        )
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver and its local workers, as a crash or Ctrl-C would
+        driver.wait()
+    states = sweep_states(load_plan(out), out)
+    assert "done" in states.values() and set(states.values()) != {"done"}
+    done_before = results_mtimes(out)
+    outcome, _ = sweep(executor, out, grid, "0")
+    assert outcome.complete
+    assert results_mtimes(out).items() >= done_before.items()  # finished before the kill: not repeated
+    assert not set(outcome.submitted) & {r.index for r in load_plan(out).runs if states[r.index] == "done"}
