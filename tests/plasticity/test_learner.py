@@ -62,6 +62,37 @@ def test_batched_seeds_equal_a_loop(mode):
             torch.testing.assert_close(a, c, atol=1e-13, rtol=0)
 
 
+@pytest.mark.parametrize("mode", ["bp", "fa", "dfa", "sign"])
+@pytest.mark.parametrize("terms", [{"pseudo_grad": 0.05, "oja": 0.01}, {"pseudo_grad": 0.05, "ehebb": 0.02}])
+def test_in_place_step_equals_the_pure_step(mode, terms):
+    learner = Learner(Rule(terms), mode)
+    state = stack_states(seeds_state(mode, range(3), bias=True))
+    xs, ts = stream(8)
+    xs, ts = xs.unsqueeze(1).expand(-1, 3, -1, -1), ts.unsqueeze(1).expand(-1, 3, -1)
+    pure = run(learner, state, xs, ts)
+    mutable = PlasticState(*(None if part is None else tuple(t.clone() for t in part) for part in state))
+    feedbacks_before = None if mutable.feedbacks is None else [b.clone() for b in mutable.feedbacks]
+    for x, t in zip(xs, ts):
+        result = learner.step_(mutable, x, t)
+        assert all(new is old for new, old in zip(result.state.weights, mutable.weights))
+    for a, b in zip(pure.weights + pure.biases, mutable.weights + mutable.biases):
+        torch.testing.assert_close(a, b, atol=1e-14, rtol=0)
+    assert not torch.equal(pure.weights[0], state.weights[0])  # the pure step left its input alone
+    if feedbacks_before is not None:
+        assert all(torch.equal(a, b) for a, b in zip(feedbacks_before, mutable.feedbacks))
+
+
+def test_input_error_is_skipped_only_when_no_term_reads_it():
+    state = seeds_state("fa", [0])[0]
+    x, t = stream(1)
+    learner = Learner(RULE, "fa")
+    full, lean = learner.signals(state, x[0], t[0]), learner.signals(state, x[0], t[0], input_error=False)
+    assert lean.es[0] is None and full.es[0].abs().sum() > 0
+    assert all(torch.equal(a, b) for a, b in zip(full.es[1:], lean.es[1:]))
+    assert learner.step(state, x[0], t[0]).signals.es[0] is None
+    assert Learner(Rule({"ehebb": 0.1}), "fa").step(state, x[0], t[0]).signals.es[0] is not None
+
+
 def test_theta_grid_as_leading_dimension():
     lrs = torch.tensor([0.01, 0.05, 0.2]).view(3, 1, 1)
     ojas = torch.tensor([0.0, 0.01, 0.03]).view(3, 1, 1)

@@ -185,7 +185,7 @@ def _stream(learner, state, data, orders, steps, diverged_at):
     rows = torch.arange(orders.shape[0], device=orders.device)
     for step in range(steps):
         idx = orders[:, step]
-        state = learner.step(state, data.train_x[idx].unsqueeze(1), data.train_y[idx].unsqueeze(1)).state
+        learner.step_(state, data.train_x[idx].unsqueeze(1), data.train_y[idx].unsqueeze(1))
         if (step + 1) % 500 == 0 or step + 1 == steps:
             bad = ~torch.isfinite(state.weights[0]).flatten(1).all(1)
             for i in rows[bad].tolist():

@@ -79,8 +79,13 @@ def errors(
     mode: FeedbackMode = "fa",
     activation: Activation = "softplus",
     beta: float = 10.0,
-) -> tuple[torch.Tensor, ...]:
-    """(e₀, …, e_L) propagated from e_L through the feedback pathway ``mode``."""
+    input_error: bool = True,
+) -> tuple[torch.Tensor | None, ...]:
+    """(e₀, …, e_L) propagated from e_L through the feedback pathway ``mode``.
+
+    ``input_error=False`` skips e₀ (returned as None): a pass over B₁, the largest feedback matrix, that only
+    rules reading the pre-synaptic error of the first layer need.
+    """
     check_mode(mode)
     if feedbacks is not None and len(feedbacks) != len(weights):
         raise ValueError(f"need one feedback matrix per layer: {len(weights)} weights, {len(feedbacks)} feedbacks")
@@ -93,7 +98,8 @@ def errors(
         if tuple(fb.shape[-2:]) != expected:
             got = tuple(fb.shape)
             raise ValueError(f"feedback of layer {l + 1} must have shape {expected} in mode {mode!r}, got {got}")
-        es.insert(0, (source @ fb.mT) * derivative_from_output(ys[l], activation, beta))
+        skip = l == 0 and not input_error
+        es.insert(0, None if skip else (source @ fb.mT) * derivative_from_output(ys[l], activation, beta))
     return tuple(es)
 
 
@@ -107,7 +113,9 @@ def signals(
     mode: FeedbackMode = "fa",
     activation: Activation = "softplus",
     beta: float = 10.0,
+    input_error: bool = True,
 ) -> Signals:
-    """Forward pass and error propagation in one call."""
+    """Forward pass and error propagation in one call (e₀ is None when ``input_error`` is False)."""
     ys = forward(weights, x, biases=biases, activation=activation, beta=beta)
-    return Signals(ys, errors(weights, feedbacks, ys, target, mode=mode, activation=activation, beta=beta))
+    es = errors(weights, feedbacks, ys, target, mode=mode, activation=activation, beta=beta, input_error=input_error)
+    return Signals(ys, es)

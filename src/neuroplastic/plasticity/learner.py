@@ -17,7 +17,7 @@ import torch
 from neuroplastic.feedback.activations import Activation, check_activation
 from neuroplastic.feedback.errors import Signals, effective_feedback, forward, signals
 from neuroplastic.feedback.init import FeedbackMode, check_mode, init_feedback, xavier_uniform
-from neuroplastic.plasticity.rule import Rule, layer_updates
+from neuroplastic.plasticity.rule import LayerUpdate, Rule, factored_updates
 
 
 class PlasticState(NamedTuple):
@@ -28,13 +28,26 @@ class PlasticState(NamedTuple):
     biases: tuple[torch.Tensor, ...] | None = None
 
 
-class StepResult(NamedTuple):
-    """The new state, the updates ΔW_ℓ and Δb_ℓ that produced it, and the signals they came from."""
+@dataclass(frozen=True)
+class StepResult:
+    """The new state, the factored updates that produced it, and the signals they came from.
+
+    ``deltas`` (ΔW_ℓ) are formed from the factors only when read, so a plain step never pays for them.
+    """
 
     state: PlasticState
-    deltas: tuple[torch.Tensor, ...]
-    bias_deltas: tuple[torch.Tensor, ...]
+    updates: tuple[LayerUpdate, ...]
     signals: Signals
+
+    @property
+    def deltas(self) -> tuple[torch.Tensor, ...]:
+        """ΔW_ℓ for every layer."""
+        return tuple(u.delta(w) for u, w in zip(self.updates, self.state.weights, strict=True))
+
+    @property
+    def bias_deltas(self) -> tuple[torch.Tensor, ...]:
+        """Δb_ℓ for every layer (−θ₀ Σ_b e_ℓ)."""
+        return tuple(u.bias for u in self.updates)
 
 
 @dataclass(frozen=True)
@@ -52,8 +65,10 @@ class Learner:
         if not isinstance(self.rule, Rule):
             raise TypeError(f"rule must be a plasticity.Rule, got {type(self.rule).__name__}")
 
-    def signals(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor) -> Signals:
-        """Activities y₀..y_L and errors e₀..e_L."""
+    def signals(
+        self, state: PlasticState, x: torch.Tensor, target: torch.Tensor, *, input_error: bool = True
+    ) -> Signals:
+        """Activities y₀..y_L and errors e₀..e_L (e₀ None when ``input_error`` is False)."""
         return signals(
             state.weights,
             state.feedbacks,
@@ -63,16 +78,33 @@ class Learner:
             mode=self.feedback,
             activation=self.activation,
             beta=self.beta,
+            input_error=input_error,
         )
 
     def step(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor) -> StepResult:
-        """W_ℓ ← W_ℓ + ΔW_ℓ for all layers from one forward and one feedback pass (pre-step weights)."""
-        s = self.signals(state, x, target)
-        fbs = self.effective_feedbacks(state)
-        deltas, bias_deltas = layer_updates(self.rule, state.weights, fbs, s)
-        weights = tuple(w + d for w, d in zip(state.weights, deltas, strict=True))
-        biases = None if state.biases is None else tuple(b + d for b, d in zip(state.biases, bias_deltas, strict=True))
-        return StepResult(PlasticState(weights, state.feedbacks, biases), deltas, bias_deltas, s)
+        """W_ℓ ← W_ℓ + ΔW_ℓ for all layers from one forward and one feedback pass (pre-step weights).
+
+        Out of place: the input state is untouched, and autograd, vmap and jvp see every operation.
+        """
+        return self._step(state, x, target, inplace=False)
+
+    @torch.no_grad()
+    def step_(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor) -> StepResult:
+        """The same step written into the state's own tensors, without autograd (plain online training).
+
+        Saves a fresh W-sized allocation and a pass over it per layer, which dominate at batch 1.
+        """
+        return self._step(state, x, target, inplace=True)
+
+    def _step(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor, *, inplace: bool) -> StepResult:
+        s = self.signals(state, x, target, input_error=self.rule.needs_pre_error)
+        updates = factored_updates(self.rule, state.weights, self.effective_feedbacks(state), s)
+        weights = tuple(u.added_to(w, inplace=inplace) for u, w in zip(updates, state.weights, strict=True))
+        biases = None
+        if state.biases is not None:
+            pairs = zip(state.biases, updates, strict=True)
+            biases = tuple(b.add_(u.bias) if inplace else b + u.bias for b, u in pairs)
+        return StepResult(PlasticState(weights, state.feedbacks, biases), updates, s)
 
     def effective_feedbacks(self, state: PlasticState) -> tuple[torch.Tensor, ...]:
         """The B_ℓ that carry errors at this step (W_ℓᵀ for backprop)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 
@@ -58,13 +58,51 @@ class Rule:
         return value[layer]
 
 
-def layer_updates(
+class LayerUpdate(NamedTuple):
+    """ΔW_ℓ = D + Lᵀ R in factored form, and Δb_ℓ.
+
+    D holds the dense terms, L and R the stacked thin factors (each may be None), so that W_ℓ + ΔW_ℓ costs one
+    fused pass over W_ℓ (addmm / baddbmm) and no W-sized temporary.
+    """
+
+    dense: torch.Tensor | None
+    left: torch.Tensor | None
+    right: torch.Tensor | None
+    bias: torch.Tensor
+
+    def delta(self, weight: torch.Tensor) -> torch.Tensor:
+        """ΔW_ℓ as one tensor shaped like ``weight``."""
+        if self.left is None:
+            return torch.zeros_like(weight) if self.dense is None else self.dense
+        product = self.left.mT @ self.right
+        return product if self.dense is None else self.dense + product
+
+    def added_to(self, weight: torch.Tensor, *, inplace: bool = False) -> torch.Tensor:
+        """W_ℓ + ΔW_ℓ, out of place (autograd, vmap and jvp compose) or written into ``weight``."""
+        out = weight
+        if self.dense is not None:
+            out = out.add_(self.dense) if inplace else out + self.dense
+        if self.left is not None:
+            out = _add_product(out, self.left.mT, self.right, inplace=inplace)
+        return out
+
+
+def _add_product(base: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, inplace: bool) -> torch.Tensor:
+    """base + a b in one kernel where the shapes allow (no W-sized temporary)."""
+    if base.dim() == a.dim() == b.dim() == 2:
+        return base.addmm_(a, b) if inplace else torch.addmm(base, a, b)
+    if base.dim() == a.dim() == b.dim() == 3 and base.shape[0] == a.shape[0] == b.shape[0]:
+        return base.baddbmm_(a, b) if inplace else torch.baddbmm(base, a, b)
+    return base.add_(a @ b) if inplace else base + a @ b
+
+
+def factored_updates(
     rule: Rule,
     weights: Sequence[torch.Tensor],
     feedbacks: Sequence[torch.Tensor],
     signals: Signals,
-) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
-    """(ΔW_ℓ for every layer, Δb_ℓ for every layer) from one forward and one feedback pass.
+) -> tuple[LayerUpdate, ...]:
+    """The update of every layer from one forward and one feedback pass, in factored form.
 
     ``feedbacks`` are the effective B_ℓ used for the errors (terms may read them).
     """
@@ -72,7 +110,7 @@ def layer_updates(
     n_layers = len(weights)
     batch = ys[0].shape[-2]
     scale = 1.0 / batch if rule.reduce == "mean" else 1.0
-    deltas, bias_deltas = [], []
+    updates = []
     for l, (w, b) in enumerate(zip(weights, feedbacks, strict=True)):
         post_y = ys[l + 1]
         is_output = l == n_layers - 1
@@ -94,13 +132,22 @@ def layer_updates(
                 previous = lefts.get(id(right))
                 left = theta * left if previous is None else previous[0] + theta * left
                 lefts[id(right)] = (left, right)
-        delta = dense * scale if dense is not None else None
+        left = right = None
         if lefts:
-            left = torch.cat([pair[0] for pair in lefts.values()], dim=-2)
+            left = torch.cat([pair[0] for pair in lefts.values()], dim=-2) * scale
             right = torch.cat([pair[1] for pair in lefts.values()], dim=-2)
-            product = (left * scale).mT @ right
-            delta = product if delta is None else delta + product
-        deltas.append(torch.zeros_like(w) if delta is None else delta)
         theta0 = rule.theta("pseudo_grad", l, n_layers) if "pseudo_grad" in rule.coefficients else 0.0
-        bias_deltas.append(-theta0 * es[l + 1].sum(-2) * scale)
-    return tuple(deltas), tuple(bias_deltas)
+        bias = -theta0 * es[l + 1].sum(-2) * scale
+        updates.append(LayerUpdate(None if dense is None else dense * scale, left, right, bias))
+    return tuple(updates)
+
+
+def layer_updates(
+    rule: Rule,
+    weights: Sequence[torch.Tensor],
+    feedbacks: Sequence[torch.Tensor],
+    signals: Signals,
+) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """(ΔW_ℓ for every layer, Δb_ℓ for every layer) from one forward and one feedback pass."""
+    updates = factored_updates(rule, weights, feedbacks, signals)
+    return tuple(u.delta(w) for u, w in zip(updates, weights, strict=True)), tuple(u.bias for u in updates)
