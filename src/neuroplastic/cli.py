@@ -93,7 +93,9 @@ def _add_sweep_parsers(commands) -> None:
     sweep.add_argument("--executor", choices=("local", "slurm"), default="local")
     sweep.add_argument("--max-parallel", type=int, default=0, help="runs at once (local default: CPU count)")
     sweep.add_argument("--partition", default=None, help="SLURM partition (default: the cluster's)")
-    sweep.add_argument("--time-min", type=int, default=60, help="SLURM time limit per run, minutes (default 60)")
+    sweep.add_argument(
+        "--time-min", type=int, default=None, help="time limit per run, minutes (default: SLURM 60, local none)"
+    )
     sweep.add_argument("--mem-gb", type=float, default=None, help="SLURM memory per run, GB")
     sweep.add_argument("--gpus", type=int, default=0, help="SLURM GPUs per run (default 0)")
     sweep.add_argument("--cpus", type=int, default=1, help="SLURM CPUs per run (default 1)")
@@ -199,14 +201,14 @@ def _sweep_command(args: argparse.Namespace) -> int:
     if args.executor == "slurm":
         executor = SlurmExecutor(
             partition=args.partition,
-            time_min=args.time_min,
+            time_min=args.time_min or 60,
             mem_gb=args.mem_gb,
             gpus=args.gpus,
             cpus=args.cpus,
             max_parallel=args.max_parallel,
         )
     else:
-        executor = LocalExecutor(max_parallel=args.max_parallel or os.cpu_count() or 1)
+        executor = LocalExecutor(max_parallel=args.max_parallel or os.cpu_count() or 1, time_min=args.time_min)
     overrides = [*args.overrides, *([f"device={args.device}"] if args.device else [])]
     outcome = run_sweep(
         experiment,

@@ -17,7 +17,7 @@ from neuroplastic.runs.config import ConfigError
 from neuroplastic.runs.executors import submitted_jobs
 from neuroplastic.runs.folder import RunFolderConflict
 from neuroplastic.runs.sweep import run_sweep
-from neuroplastic.runs.sweep_plan import load_plan, parse_grid, parse_seeds, plan_sweep
+from neuroplastic.runs.sweep_plan import load_plan, parse_grid, parse_seeds, plan_sweep, save_plan
 from neuroplastic.runs.sweep_status import format_status, sweep_states
 
 EXPERIMENT = "fixedpoint-linear"  # needs no data set: fast in a fresh process, nothing to download
@@ -193,3 +193,46 @@ def test_killed_driver_resumes(executor, tmp_path):
     assert outcome.complete
     assert results_mtimes(out).items() >= done_before.items()  # finished before the kill: not repeated
     assert not set(outcome.submitted) & {r.index for r in load_plan(out).runs if states[r.index] == "done"}
+
+
+def test_local_worker_past_its_time_limit_is_killed_and_recorded_failed(tmp_path):
+    from neuroplastic.runs.executors import LocalExecutor
+
+    outcome, _ = sweep(LocalExecutor(max_parallel=1, time_min=0.002, poll_s=0.02), tmp_path, [], "0")
+    assert outcome.states == {0: "failed"}
+    assert "killed after 0.002 min" in format_status(outcome.plan, tmp_path)
+
+
+def test_the_core_package_does_not_need_submitit(monkeypatch):
+    import ast
+
+    import neuroplastic
+
+    top_level = []
+    for path in Path(neuroplastic.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        inside_functions = {id(node) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) for node in ast.walk(f)}
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] == "submitit" for n in names) and id(node) not in inside_functions:
+                top_level.append(path.name)
+    assert top_level == []  # submitit is imported lazily, by the SLURM executor only
+    monkeypatch.setitem(sys.modules, "submitit", None)  # as if not installed
+    from neuroplastic.runs.executors import SlurmExecutor
+
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[cluster\]"'):
+        SlurmExecutor()
+
+
+def test_cli_sweep_errors_and_status(tmp_path, capsys):
+    assert main(["sweep", EXPERIMENT, "--grid", "stepz=1,2", "--out", str(tmp_path / "a")]) == 2
+    assert "unknown key 'stepz'" in capsys.readouterr().err and not (tmp_path / "a").exists()
+    assert main(["sweep", EXPERIMENT, "--seeds", "3-1", "--out", str(tmp_path / "a")]) == 2
+    assert main(["sweep", "--status", str(tmp_path)]) == 2
+    assert "not a sweep folder" in capsys.readouterr().err
+    experiment = get_experiment(EXPERIMENT)
+    plan = plan_sweep(experiment, grid={"steps": ["10", "20"]}, seeds=[0, 1], quick=True)
+    save_plan(plan, tmp_path)
+    assert main(["sweep", "--status", str(tmp_path)]) == 0
+    assert "4 runs (2 grid points × 2 seeds)\n  0 done, 0 running, 0 failed, 4 pending" in capsys.readouterr().out

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from neuroplastic.runs.sweep_plan import SweepPlan
 from neuroplastic.runs.sweep_status import run_state
-from neuroplastic.runs.sweep_task import run_planned
+from neuroplastic.runs.sweep_task import record_error, run_planned
 
 Echo = Callable[[str], None]
 JOBS_FILE = "jobs.jsonl"
@@ -44,14 +44,18 @@ class LocalExecutor:
     """At most ``max_parallel`` worker processes at once, each running one run (``python -m ...sweep_task``).
 
     Each worker gets ``cpu_count // max_parallel`` torch threads (``OMP_NUM_THREADS``) unless that is set already.
+    A worker still running after ``time_min`` minutes (if given) is killed and its run recorded as failed.
     """
 
     max_parallel: int = 1
+    time_min: float | None = None
     poll_s: float = 0.2
 
     def __post_init__(self) -> None:
         if self.max_parallel < 1:
             raise ValueError(f"max_parallel must be >= 1, got {self.max_parallel}")
+        if self.time_min is not None and not self.time_min > 0:
+            raise ValueError(f"time_min must be > 0, got {self.time_min}")
 
     def execute(self, plan: SweepPlan, sweep_dir: Path, indices: list[int], echo: Echo) -> None:
         """Run ``indices`` in worker processes; a failing worker does not stop the others."""
@@ -59,23 +63,32 @@ class LocalExecutor:
         env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // self.max_parallel)))
         logs = sweep_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        queue, running = list(indices), {}
+        queue: list[int] = list(indices)
+        running: dict[int, tuple[subprocess.Popen, float]] = {}
         try:
             while queue or running:
                 while queue and len(running) < self.max_parallel:
                     index = queue.pop(0)
                     with open(logs / f"{index}.log", "ab") as log:
                         command = [sys.executable, "-m", "neuroplastic.runs.sweep_task", str(sweep_dir), str(index)]
-                        running[index] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-                for index, process in list(running.items()):
+                        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+                    running[index] = (process, time.monotonic())
+                for index, (process, started) in list(running.items()):
+                    overdue = self.time_min is not None and time.monotonic() - started > 60 * self.time_min
+                    if overdue and process.poll() is None:
+                        process.kill()
+                        process.wait()
+                        record_error(
+                            sweep_dir / plan.runs[index].folder, f"TimeoutError: killed after {self.time_min:g} min"
+                        )
                     if process.poll() is not None:
                         del running[index]
                         echo(f"  #{index} {run_state(sweep_dir / plan.runs[index].folder)}")
                 time.sleep(self.poll_s)
         finally:
-            for process in running.values():
+            for process, _ in running.values():
                 process.terminate()
-            for process in running.values():
+            for process, _ in running.values():
                 process.wait()
 
 

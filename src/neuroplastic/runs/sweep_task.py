@@ -38,18 +38,23 @@ def run_planned(sweep_dir: str | Path, index: int) -> str:
         try:
             run_experiment(experiment, config, path, argv=["neuroplastic-sweep-task", str(sweep_dir), str(index)])
         except Exception as err:
-            atomic_write_json(
-                path / ERROR_FILE,
-                {
-                    "error": f"{type(err).__name__}: {err}",
-                    "type": type(err).__name__,
-                    "traceback": traceback.format_exc(),
-                    "host": socket.gethostname(),
-                    "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                },
-            )
+            record_error(path, f"{type(err).__name__}: {err}", traceback.format_exc())
             raise
     return "done"
+
+
+def record_error(run_path: Path, error: str, trace: str = "") -> None:
+    """Write the run's ``error.json``: the message, its traceback, where and when."""
+    atomic_write_json(
+        run_path / ERROR_FILE,
+        {
+            "error": error,
+            "type": error.partition(":")[0],
+            "traceback": trace,
+            "host": socket.gethostname(),
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
