@@ -131,3 +131,34 @@ def test_bad_input_is_refused_with_a_clear_error(images):
         MetaLearner(SIZES, replicas=2, dtype=torch.float64).step(batch)
     with pytest.raises(DivergenceError, match="step 0"):
         MetaLearner(SIZES, theta_init={"pseudo_grad": 1e300}, dtype=torch.float64).step(batch)
+
+
+def test_a_diverging_replica_is_skipped_and_stops_the_run_after_patience_steps(images):
+    batches = list(zip(range(3), stream(images, range(6), seeds=(0, 1)), strict=False))
+    meta = MetaLearner(
+        SIZES,
+        terms=list(TERMS),
+        theta_init=TERMS,
+        replicas=2,
+        on_divergence="skip",
+        patience=3,
+        lr=1e-2,
+        dtype=torch.float64,
+    )
+    with torch.no_grad():
+        meta.theta[1, 0] = 1e300
+    alone = learner()
+    for _, batch in batches[:2]:
+        record = meta.step(batch)
+        alone.step(type(batch)(*(_first(part) for part in batch)))
+        assert record["skipped"] == [False, True]
+        assert record["theta"][0] == alone.history[-1]["theta"][0] and record["theta"][1][0] == 1e300
+    assert not meta.optimizer.state[meta.theta]["exp_avg"][1].any()
+    with pytest.raises(DivergenceError, match="step 2"):
+        meta.step(batches[2][1])
+
+
+def _first(part):
+    if isinstance(part, torch.Tensor):
+        return part[:1]
+    return type(part)(*(None if p is None else tuple(t[:1] for t in p) for p in part))

@@ -10,7 +10,7 @@ batched computation: θ is replicas × R, and Adam, being elementwise, treats ea
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch.nn import functional as F
@@ -39,7 +39,7 @@ class MetaLearner:
     ``meta_gradient``: ``reverse``, ``checkpoint`` (reverse mode recomputing every ``checkpoint_every`` steps) or
     ``forward`` (jvp, one tangent per term). θ starts at ``theta_init`` (default θ_pseudo_grad = 1e-3, the
     released code's ``--a``, every other term 0). Hidden σ must be smooth (softplus or tanh): the meta-gradient
-    differentiates σ′, and ReLU has σ″ = 0.
+    differentiates σ′, and ReLU has σ″ = 0. ``on_divergence``: see `step`.
     """
 
     def __init__(
@@ -58,6 +58,8 @@ class MetaLearner:
         beta: float = 10.0,
         reduce: str = "sum",
         output_post: OutputPost = "softmax",
+        on_divergence: Literal["raise", "skip"] = "raise",
+        patience: int = 20,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str = "cpu",
     ) -> None:
@@ -74,8 +76,10 @@ class MetaLearner:
             raise ValueError(f"theta_init names terms not in {terms}: {sorted(set(init) - set(terms))}")
         if meta_gradient not in META_GRADIENT_MODES:
             raise ValueError(f"meta_gradient must be one of {', '.join(META_GRADIENT_MODES)}, got {meta_gradient!r}")
-        if replicas < 1 or checkpoint_every < 1 or not lr > 0 or l1 < 0:
-            raise ValueError("need replicas >= 1, checkpoint_every >= 1, lr > 0 and l1 >= 0")
+        if replicas < 1 or checkpoint_every < 1 or patience < 1 or not lr > 0 or l1 < 0:
+            raise ValueError("need replicas >= 1, checkpoint_every >= 1, patience >= 1, lr > 0 and l1 >= 0")
+        if on_divergence not in ("raise", "skip"):
+            raise ValueError(f"on_divergence must be 'raise' or 'skip', got {on_divergence!r}")
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least two widths, got {list(sizes)}")
         self.sizes, self.terms, self.feedback = list(sizes), terms, feedback
@@ -84,6 +88,8 @@ class MetaLearner:
         row = [float(init.get(name, 0.0)) for name in terms]
         self.theta = torch.tensor([row] * replicas, dtype=dtype, device=device, requires_grad=True)
         self.optimizer = torch.optim.Adam([self.theta], lr=lr)
+        self.on_divergence, self.patience = on_divergence, patience
+        self.skips = torch.zeros(replicas, dtype=torch.int64, device=device)
         self.steps = 0
         self.history: list[dict[str, Any]] = []
 
@@ -125,24 +131,48 @@ class MetaLearner:
         return reverse_gradient(lambda th: self.loss(th, batch, checkpoint_every=every), self.theta)
 
     def step(self, batch: EpisodeBatch) -> dict[str, Any]:
-        """One Adam step on θ from a batch of episodes; writes the meta-gradient into ``theta.grad``."""
+        """One Adam step on θ from a batch of episodes; writes the meta-gradient into ``theta.grad``.
+
+        A replica whose query loss or meta-gradient is NaN/inf (its inner loop diverged) stops the run with
+        ``on_divergence="raise"``; with ``"skip"`` its θ and Adam moments stay as they were for this step (Adam's
+        shared step count still advances), and only ``patience`` consecutive skips stop the run.
+        """
         grad, ce, final = self.meta_gradient(batch)
-        hint = f"the inner loop diverged with θ = {self.theta.detach().tolist()} (terms {self.terms})"
-        check_finite(ce, step=self.steps, what="meta-training query loss", hint=hint)
-        check_finite(grad, step=self.steps, what="meta-gradient", hint=hint)
+        diverged = ~(torch.isfinite(ce) & torch.isfinite(grad).all(-1))
+        self.skips = torch.where(diverged, self.skips + 1, 0)
+        if diverged.any() and (self.on_divergence == "raise" or int(self.skips.max()) >= self.patience):
+            hint = f"the inner loop diverged with θ = {self.theta.detach().tolist()} (terms {self.terms})"
+            check_finite(
+                torch.where(diverged, torch.inf, ce), step=self.steps, what="meta-training query loss", hint=hint
+            )
         theta = self.theta.detach()
-        self.theta.grad = grad + self.l1 * torch.sign(theta)
+        self.theta.grad = torch.where(diverged.unsqueeze(-1), 0.0, grad + self.l1 * torch.sign(theta))
         record = {
             "step": self.steps,
             "query_loss": ce.tolist(),
             "meta_loss": (ce + self.l1 * theta.abs().sum(-1)).tolist(),
+            "skipped": diverged.tolist(),
             **self.diagnostics(batch, final),
         }
+        kept = self._adam_rows(diverged)
         self.optimizer.step()
+        self._restore_rows(diverged, kept)
         self.steps += 1
         record["theta"] = self.theta.detach().tolist()
         self.history.append(record)
         return record
+
+    def _adam_rows(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        state = self.optimizer.state[self.theta]
+        kept = {key: state[key][rows].clone() for key in ("exp_avg", "exp_avg_sq") if key in state}
+        return {**kept, "theta": self.theta.detach()[rows].clone()}
+
+    @torch.no_grad()
+    def _restore_rows(self, rows: torch.Tensor, kept: dict[str, torch.Tensor]) -> None:
+        state = self.optimizer.state[self.theta]
+        for key in ("exp_avg", "exp_avg_sq"):
+            state[key][rows] = kept[key] if key in kept else 0.0
+        self.theta[rows] = kept["theta"]
 
     def fit(self, batches: Iterable[EpisodeBatch], steps: int | None = None, *, callback=None) -> list[dict]:
         """Meta-train on ``batches`` (at most ``steps`` of them); ``callback(self, record)`` after each step."""
@@ -169,6 +199,7 @@ class MetaLearner:
             "accuracy": [sum(a) / len(a) for a in episodes],
             "query_loss": (sum(r["query_loss"] for r in records) / len(records)).tolist(),
             "episode_accuracy": episodes,
+            "diverged": [sum(r["diverged"][s] for r in records) for s in range(self.replicas)],
             "alignment": [
                 [sum(r["alignment"][s][l] for r in records) / len(records) for l in layers]
                 for s in range(self.replicas)
@@ -177,7 +208,9 @@ class MetaLearner:
 
     @torch.no_grad()
     def diagnostics(self, batch: EpisodeBatch, weights: Sequence[torch.Tensor]) -> dict[str, Any]:
-        """Per replica: query accuracy, α_ℓ and ‖W_ℓW_ℓᵀ − I‖ (means over its episodes), per-episode accuracy.
+        """Per replica: query accuracy, α_ℓ, ‖W_ℓW_ℓᵀ − I‖ (means over episodes), per-episode accuracy, divergences.
+
+        ``diverged`` counts episodes that ended with non-finite logits (scored by argmax all the same).
 
         α_ℓ (ℓ = 1..L−1) is the angle between the query-mean error e_ℓ carried by this feedback pathway and the
         backprop error at the same weights (0 for backprop; 90° is chance).
@@ -185,6 +218,7 @@ class MetaLearner:
         weights = tuple(w.detach() for w in weights)
         ys = forward(weights, batch.query_x, activation=self.activation, beta=self.beta)
         correct = (ys[-1].argmax(-1) == batch.query_y).to(weights[0].dtype).mean(-1)
+        diverged = ~torch.isfinite(ys[-1]).flatten(1).all(-1)
         options = {"activation": self.activation, "beta": self.beta}
         es = errors(weights, batch.state.feedbacks, ys, batch.query_y, mode=self.feedback, **options)
         bp = errors(weights, None, ys, batch.query_y, mode="bp", **options)
@@ -195,6 +229,7 @@ class MetaLearner:
         return {
             "accuracy": correct.view(self.replicas, per).mean(-1).tolist(),
             "episode_accuracy": correct.view(self.replicas, per).tolist(),
+            "diverged": diverged.view(self.replicas, per).sum(-1).tolist(),
             "alignment": [_mean_rows(alignment[s * per : (s + 1) * per]) for s in range(self.replicas)],
             "orthonormality": [_mean_rows(ortho[s * per : (s + 1) * per]) for s in range(self.replicas)],
         }
@@ -205,6 +240,7 @@ class MetaLearner:
             "theta": self.theta.detach().clone(),
             "optimizer": self.optimizer.state_dict(),
             "steps": self.steps,
+            "skips": self.skips.clone(),
             "history": list(self.history),
             "terms": list(self.terms),
         }
@@ -217,6 +253,7 @@ class MetaLearner:
             self.theta.copy_(state["theta"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.steps, self.history = int(state["steps"]), list(state["history"])
+        self.skips = state["skips"].to(self.skips.device)
 
     def _per_episode(self, theta: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
         n = len(batch)

@@ -1,0 +1,53 @@
+import json
+
+import pytest
+
+from neuroplastic.experiments.meta_plasticity import EXPERIMENT, POOL, RULES, MetaPlasticityConfig
+from neuroplastic.runs.runner import run_experiment
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
+
+def test_quick_run_meta_learns_on_held_out_classes(offline, tmp_path):
+    run_experiment(EXPERIMENT, MetaPlasticityConfig.quick(), tmp_path)
+    results = json.loads((tmp_path / "results.json").read_text())
+    config = MetaPlasticityConfig.quick()
+
+    bp = results["rules"]["bp"]
+    assert bp["accuracy"]["mean"] > 1 / config.n_way + 0.2  # held-out classes, chance 1/3
+    assert bp["accuracy"]["ci"][0] <= bp["accuracy"]["mean"] <= bp["accuracy"]["ci"][1]
+    assert bp["theta_final"]["pseudo_grad"] > config.theta0_init + 3 * config.lr_meta  # meta-training raised it
+    assert max(bp["alignment"]) < 0.1  # float32 acos; backprop's errors are the backprop errors
+    first, last = bp["train_query_loss"][:5], bp["train_query_loss"][-5:]
+    assert sum(last) < sum(first)
+
+    assert set(results["rules"]) == set(RULES)
+    train, test = results["classes"]["meta_train"], results["classes"]["meta_test"]
+    assert len(test) == config.meta_test_classes and not set(train) & set(test) and len(train) + len(test) == 20
+    for rule, r in results["rules"].items():
+        assert r["terms"] == list(RULES[rule][1])
+        assert len(r["accuracy"]["per_seed"]) == config.seeds
+        assert len(r["theta_trajectory"]) == config.episodes // config.meta_batch
+        assert set(r["survivors"]) <= set(r["terms"])
+    assert set(results["rules"]["fa_pool"]["terms"]) == set(POOL)
+    for rule in config.sweep_rules:
+        assert set(results["sweeps"][rule]["depth"]) == {str(d) for d in config.depths}
+        assert set(results["sweeps"][rule]["shots"]) == {str(k) for k in config.shots}
+    assert len(results["figures"]) == 4 and all((tmp_path / f).is_file() for f in results["figures"])
+    assert any("synthetic" in n.lower() for n in results["notes"])
+    rows = EXPERIMENT.summarize(results)
+    assert len([r for r in rows if r.quantity.startswith("meta-test accuracy")]) == len(RULES)
+    assert [r.ours for r in rows if r.source == "NatComm ordering"] == [
+        "yes" if c["holds"] else "no" for c in results["ordering"]
+    ]
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="rules"):
+        MetaPlasticityConfig(rules=("bp", "nonsense"))
+    with pytest.raises(ValueError, match="sweep"):
+        MetaPlasticityConfig(rules=("bp",))
+    with pytest.raises(ValueError, match="meta-test classes"):
+        MetaPlasticityConfig(n_way=7)
+    with pytest.raises(ValueError, match="depths"):
+        MetaPlasticityConfig(depths=(1, 2))
