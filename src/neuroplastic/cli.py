@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_options(reproduce)
     reproduce.add_argument("--seed", type=int, default=None, help="random seed for every experiment")
     reproduce.add_argument(
+        "--seeds",
+        default=None,
+        help="several seeds (e.g. 0-4): one run folder per seed; the report gives mean and 95%% bootstrap CI",
+    )
+    reproduce.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -162,12 +167,15 @@ def _dispatch(args: argparse.Namespace, command_line: list[str]) -> int:
             )
         return 0
     if args.command == "reproduce":
+        from neuroplastic.runs.sweep_plan import parse_seeds
+
         out = args.out or Path("runs/reproduce-quick" if args.quick else "runs/reproduce")
         entries = reproduce(
             list(EXPERIMENTS.values()),
             out,
             quick=args.quick,
             seed=args.seed,
+            seeds=parse_seeds(args.seeds) if args.seeds else None,
             device=args.device,
             argv=command_line,
         )

@@ -8,14 +8,13 @@ import pytest
 
 from neuroplastic.runs.aggregate import (
     aggregate_points,
-    bootstrap_ci,
     numeric_metrics,
     plot_metric,
     render_csv,
     render_markdown,
-    summarize_sample,
     write_aggregate,
 )
+from neuroplastic.runs.bootstrap import bootstrap_ci, summarize_sample
 from neuroplastic.runs.sweep_plan import PlannedRun, SweepPlan, save_plan
 
 

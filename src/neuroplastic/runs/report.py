@@ -8,17 +8,23 @@ from pathlib import Path
 from typing import Any
 
 from neuroplastic.experiments.base import Experiment, ReportRow
+from neuroplastic.runs.bootstrap import format_summary, summarize_sample
 
 
 @dataclass
 class ReportEntry:
-    """One experiment's outcome for a report: its results (or the error that stopped it) and its folder."""
+    """One experiment's outcome for a report: its results (or the error that stopped it) and its folder.
+
+    With several seeds, ``seed_results`` holds every finished seed's results (``results`` is the first one's,
+    for notes and figures) and the table shows each quantity's mean and bootstrap CI over them.
+    """
 
     experiment: Experiment
     run_path: Path
     results: dict[str, Any] | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    seed_results: list[dict[str, Any]] = field(default_factory=list)
 
 
 def format_value(value: float | str | None) -> str:
@@ -28,6 +34,25 @@ def format_value(value: float | str | None) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return f"{value:.4g}"
+
+
+def seed_rows(experiment: Experiment, seed_results: list[dict[str, Any]]) -> list[ReportRow]:
+    """The experiment's report rows over several seeds: numeric ``ours`` becomes ``mean [95% CI] (n=…)``.
+
+    Rows are matched by quantity; a non-numeric value that differs between seeds is shown with "varies".
+    """
+    per_seed = [{row.quantity: row for row in experiment.summarize(r)} for r in seed_results]
+    rows = []
+    for quantity, first in per_seed[0].items():
+        values = [rows_[quantity].ours for rows_ in per_seed if quantity in rows_]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            ours: float | str = format_summary(summarize_sample(values))
+        elif len(set(map(str, values))) == 1:
+            ours = values[0]
+        else:
+            ours = f"{format_value(values[0])} (varies over {len(values)} seeds)"
+        rows.append(ReportRow(quantity, ours, first.reference, first.source))
+    return rows
 
 
 def render_report(entries: list[ReportEntry], report_path: Path, *, title: str) -> str:
@@ -52,9 +77,15 @@ def _render_entry(entry: ReportEntry, base: Path) -> list[str]:
         "",
     ]
     if entry.error is not None:
-        return lines + [f"**Failed:** {entry.error}", ""]
+        lines += [f"**Failed:** {entry.error}", ""]
+        if not entry.seed_results:
+            return lines
     assert entry.results is not None
-    rows: list[ReportRow] = entry.experiment.summarize(entry.results)
+    if len(entry.seed_results) > 1:
+        rows = seed_rows(entry.experiment, entry.seed_results)
+        lines += [f"Over {len(entry.seed_results)} seeds: mean [95% bootstrap CI] (n).", ""]
+    else:
+        rows = entry.experiment.summarize(entry.results)
     lines += ["| quantity | ours | reference | source |", "|---|---|---|---|"]
     lines += [f"| {r.quantity} | {format_value(r.ours)} | {format_value(r.reference)} | {r.source} |" for r in rows]
     lines.append("")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -79,39 +80,98 @@ def reproduce(
     *,
     quick: bool,
     seed: int | None = None,
+    seeds: list[int] | None = None,
     device: str | None = None,
     argv: list[str] | None = None,
     echo=print,
 ) -> list[ReportEntry]:
     """Run every experiment into ``out/<name>``, then write ``out/report.md`` and ``out/summary.json``.
 
-    A failing experiment is reported with its error and does not stop the others.
+    With several ``seeds``, each seed runs into ``out/<name>/seed<s>`` and the report gives each quantity's mean
+    and 95 % bootstrap CI over the finished seeds. A failing experiment (or seed) is reported with its error and
+    does not stop the others.
     """
+    if seed is not None and seeds:
+        raise ValueError("give either seed or seeds, not both")
     out.mkdir(parents=True, exist_ok=True)
     entries = []
     for experiment in experiments:
-        config = build_config(experiment, quick=quick, seed=seed, device=device)
-        path = out / experiment.name
-        echo(f"[{experiment.name}] running into {path}")
-        try:
-            outcome = run_experiment(experiment, config, path, argv=argv)
-            entries.append(ReportEntry(experiment, outcome.path, outcome.results))
-            echo(f"[{experiment.name}] {'already finished' if outcome.skipped else 'done'}")
-        except Exception as err:  # noqa: BLE001 - one failure must not stop the other experiments
-            echo(f"[{experiment.name}] FAILED: {err}")
-            entries.append(ReportEntry(experiment, path, error=f"{type(err).__name__}: {err}"))
-            atomic_write_text(path / "error.txt", traceback.format_exc())
+        if seeds and len(seeds) > 1:
+            entries.append(_reproduce_seeds(experiment, out, seeds, quick=quick, device=device, argv=argv, echo=echo))
+        else:
+            one_seed = seeds[0] if seeds else seed
+            path = out / experiment.name
+            entries.append(_reproduce_one(experiment, path, one_seed, quick=quick, device=device, argv=argv, echo=echo))
     title = "neuroplastic reproduce" + (" --quick" if quick else "")
     atomic_write_text(out / "report.md", render_report(entries, out / "report.md", title=title))
+    summary = {}
+    for e in entries:
+        summary[e.experiment.name] = {
+            "run_folder": os.path.relpath(e.run_path, out),
+            "results": e.results,
+            "error": e.error,
+        }
+        if seeds and len(seeds) > 1:
+            summary[e.experiment.name]["seed_results"] = e.seed_results
     atomic_write_json(
         out / "summary.json",
         {
             "quick": quick,
+            "seeds": seeds if seeds else [seed if seed is not None else 0],
             "environment": environment(device=device or "cpu", seed=seed if seed is not None else 0, argv=argv),
-            "experiments": {
-                e.experiment.name: {"run_folder": e.experiment.name, "results": e.results, "error": e.error}
-                for e in entries
-            },
+            "experiments": summary,
         },
     )
     return entries
+
+
+def _reproduce_one(
+    experiment: Experiment,
+    path: Path,
+    seed: int | None,
+    *,
+    quick: bool,
+    device: str | None,
+    argv: list[str] | None,
+    echo,
+    label: str = "",
+) -> ReportEntry:
+    name = f"[{experiment.name}{label}]"
+    config = build_config(experiment, quick=quick, seed=seed, device=device)
+    echo(f"{name} running into {path}")
+    try:
+        outcome = run_experiment(experiment, config, path, argv=argv)
+    except Exception as err:  # noqa: BLE001 - one failure must not stop the other experiments
+        echo(f"{name} FAILED: {err}")
+        atomic_write_text(path / "error.txt", traceback.format_exc())
+        return ReportEntry(experiment, path, error=f"{type(err).__name__}: {err}")
+    echo(f"{name} {'already finished' if outcome.skipped else 'done'}")
+    return ReportEntry(experiment, outcome.path, outcome.results)
+
+
+def _reproduce_seeds(
+    experiment: Experiment, out: Path, seeds: list[int], *, quick: bool, device: str | None, argv, echo
+) -> ReportEntry:
+    per_seed = {
+        s: _reproduce_one(
+            experiment,
+            out / experiment.name / f"seed{s}",
+            s,
+            quick=quick,
+            device=device,
+            argv=argv,
+            echo=echo,
+            label=f" seed {s}",
+        )
+        for s in seeds
+    }
+    finished = [e for e in per_seed.values() if e.error is None]
+    errors = [f"seed {s}: {e.error}" for s, e in per_seed.items() if e.error is not None]
+    return ReportEntry(
+        experiment,
+        finished[0].run_path if finished else out / experiment.name,
+        finished[0].results if finished else None,
+        error=f"{len(errors)} of {len(seeds)} seeds failed: " + "; ".join(errors) if errors else None,
+        notes=[f"Seeds {', '.join(map(str, seeds))}, one run folder each: `{experiment.name}/seed<s>`."],
+        seed_results=[e.results for e in finished if e.results is not None],
+    )

@@ -1,0 +1,51 @@
+import json
+import statistics
+from dataclasses import dataclass
+
+from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.runs.bootstrap import format_summary, summarize_sample
+from neuroplastic.runs.runner import reproduce
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeededConfig(ExperimentConfig):
+    fail_seed: int = -1
+
+
+def seeded_run(config, run_dir):
+    if config.seed == config.fail_seed:
+        raise RuntimeError(f"deliberate failure at seed {config.seed}")
+    return {"score": 0.5 + 0.1 * config.seed, "label": "same", "figures": [], "notes": []}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlakyConfig(SeededConfig):
+    fail_seed: int = 2
+
+
+def summarize(results):
+    return [ReportRow("score", results["score"], 0.7, "Paper"), ReportRow("label", results["label"])]
+
+
+def seeded(name, config_class=SeededConfig):
+    return Experiment(name, f"{name} description", "Paper", config_class, seeded_run, summarize)
+
+
+def test_reproduce_over_seeds_reports_mean_and_bootstrap_ci_of_all_finished_seeds(tmp_path):
+    experiments = [seeded("good"), seeded("flaky", FlakyConfig)]
+    entries = reproduce(experiments, tmp_path, quick=True, seeds=[0, 1, 2, 3], echo=lambda _: None)
+    good, flaky = entries
+    assert [r["score"] for r in good.seed_results] == [0.5, 0.6, 0.7, 0.8]
+    assert all((tmp_path / "good" / f"seed{s}" / "results.json").exists() for s in range(4))
+    report = (tmp_path / "report.md").read_text()
+    expected = summarize_sample([0.5, 0.6, 0.7, 0.8])
+    assert expected.mean == statistics.fmean([0.5, 0.6, 0.7, 0.8])
+    assert f"| score | {format_summary(expected)} | 0.7 | Paper |" in report
+    assert "| label | same |" in report
+    flaky_scores = [0.5, 0.6, 0.8]  # seed 2 failed: reported, and the others still aggregated
+    assert f"| score | {format_summary(summarize_sample(flaky_scores))} |" in report
+    assert "1 of 4 seeds failed: seed 2: RuntimeError: deliberate failure at seed 2" in report
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["seeds"] == [0, 1, 2, 3]
+    assert [r["score"] for r in summary["experiments"]["flaky"]["seed_results"]] == flaky_scores
+    assert flaky.error and len(flaky.seed_results) == 3
