@@ -39,12 +39,12 @@ class RunDir:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    config_file = property(lambda self: self.path / "config.yaml")
-    results_file = property(lambda self: self.path / "results.json")
-    metrics_file = property(lambda self: self.path / "metrics.jsonl")
-    checkpoint_file = property(lambda self: self.path / "checkpoint.pt")
-    environment_file = property(lambda self: self.path / "environment.json")
-    figures_dir = property(lambda self: self.path / "figures")
+    config_file = property(lambda self: self.path / "config.yaml", doc="``config.yaml``: the resolved config.")
+    results_file = property(lambda self: self.path / "results.json", doc="``results.json``: written last.")
+    metrics_file = property(lambda self: self.path / "metrics.jsonl", doc="``metrics.jsonl``: one line per log.")
+    checkpoint_file = property(lambda self: self.path / "checkpoint.pt", doc="``checkpoint.pt``: the resume point.")
+    environment_file = property(lambda self: self.path / "environment.json", doc="``environment.json``: versions.")
+    figures_dir = property(lambda self: self.path / "figures", doc="``figures/``: the run's PNG figures.")
 
     @classmethod
     def prepare(cls, path: str | Path, *, experiment: str, config: Any, argv: list[str] | None = None) -> RunDir:
