@@ -139,7 +139,10 @@ def render_markdown(grid_keys: list[str], points: list[PointAggregate], *, title
 
 
 def plot_metric(grid_keys: list[str], points: list[PointAggregate], metric: str, x_key: str):
-    """Mean of ``metric`` against grid key ``x_key`` with its CI band; one line per value of the other keys."""
+    """Mean of ``metric`` against grid key ``x_key`` with its CI band; one line per value of the other keys.
+
+    A positive numeric key spanning a factor of 10 or more is drawn on a log axis.
+    """
     if x_key not in grid_keys:
         raise ValueError(f"--x {x_key!r} is not a grid key; grid keys: {', '.join(grid_keys) or 'none'}")
     others = [k for k in grid_keys if k != x_key]
@@ -161,6 +164,10 @@ def plot_metric(grid_keys: list[str], points: list[PointAggregate], metric: str,
         ax.fill_between(x, [e[1].ci_low for e in entries], [e[1].ci_high for e in entries], alpha=0.25)
     if not numeric:
         ax.set_xticks(range(len(xs)), xs)
+    elif float(xs[0]) > 0 and float(xs[-1]) >= 10 * float(xs[0]):
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks([float(x) for x in xs], xs)
     ax.set_xlabel(x_key)
     ax.set_ylabel(metric)
     ax.set_title(f"{metric}: mean and {CI_LEVEL:.0%} bootstrap CI", fontsize=9)
@@ -187,6 +194,8 @@ def write_aggregate(
             raise ValueError(f"no aggregated metric {unknown}; available: {', '.join(common) or 'none'}")
     chosen = metrics or common[:MAX_DEFAULT_FIGURES]
     figures = []
+    for stale in (out / "figures").glob("*.png"):
+        stale.unlink()
     if grid_keys and chosen:
         x_key = x_key or grid_keys[0]
         for metric in chosen:
