@@ -4,9 +4,9 @@ Inputs: W (N×N), rates r_i (m×N), gains g_i = diag(G_i) (m×N, or N for a gain
 δ_i = ∂L/∂r_i (m×N) of the batch loss L. Each function returns the N×N pseudo-gradient that SGD subtracts.
 
 - ΔW1 (``euclidean``): ∇_W L = Σ_i G_i (I − Wᵀ G_i)⁻¹ δ_i r_iᵀ = Σ_i λ_i r_iᵀ (implicit function theorem).
-- ΔW3 (``reparam``): Σ_i P_i ∇_W L_i Q_i = Σ_i [(I − W G_i) G_i δ_i][(I − G_i W)ᵀ(I − G_i W) r_i]ᵀ with
+- ΔW3 (``reparam``): Σ_i P_i ∇_W L_i Q_i = ``Σ_i [(I − W G_i) G_i δ_i][(I − G_i W)ᵀ(I − G_i W) r_i]ᵀ`` with
   P_i = (I − W G_i)(I − W G_i)ᵀ, Q_i = (I − G_i W)ᵀ(I − G_i W): inverse-free, O(mN²).
-- ΔW4 (``reparam_v4``): Σ_i [(I − W G_i) δ_i][(I − W G_i)ᵀ(I − W G_i) r_i]ᵀ.
+- ΔW4 (``reparam_v4``): ``Σ_i [(I − W G_i) δ_i][(I − W G_i)ᵀ(I − W G_i) r_i]ᵀ``.
 - ΔW2 (``reparam_exact``, linear model r = A u with A = (G⁻¹ − W)⁻¹): the W that a gradient step in A reaches,
   A′ = A − η ∇_A L, W′ = G⁻¹ − A′⁻¹, returned as (W − W′)/η.
 """
@@ -68,7 +68,7 @@ def euclidean(
 
 
 def reparam(W: torch.Tensor, rates: torch.Tensor, gains: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """ΔW3 = Σ_i [(I − W G_i) G_i δ_i][(I − G_i W)ᵀ(I − G_i W) r_i]ᵀ in row form, four products and no inverse."""
+    """ΔW3 = ``Σ_i [(I − W G_i) G_i δ_i][(I − G_i W)ᵀ(I − G_i W) r_i]ᵀ`` in row form, four products and no inverse."""
     _check(W, gains, delta, rates)
     gd = gains * delta
     left = gd - (gains * gd) @ W.T
@@ -78,7 +78,7 @@ def reparam(W: torch.Tensor, rates: torch.Tensor, gains: torch.Tensor, delta: to
 
 
 def reparam_v4(W: torch.Tensor, rates: torch.Tensor, gains: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """ΔW4 = Σ_i [(I − W G_i) δ_i][(I − W G_i)ᵀ(I − W G_i) r_i]ᵀ in row form."""
+    """ΔW4 = ``Σ_i [(I − W G_i) δ_i][(I − W G_i)ᵀ(I − W G_i) r_i]ᵀ`` in row form."""
     _check(W, gains, delta, rates)
     left = delta - (gains * delta) @ W.T
     q = rates - (gains * rates) @ W.T
