@@ -23,6 +23,7 @@ from neuroplastic.data import DataUnavailableError, EpisodeSampler, LabelledImag
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.experiments.datasets import load_split
 from neuroplastic.plasticity import MetaLearner, episode_stream
+from neuroplastic.runs.bootstrap import bootstrap_ci
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 
@@ -234,12 +235,9 @@ def _meta_test(config, meta: MetaLearner, images, classes, *, k_shot: int, devic
 
 
 def _bootstrap(values: list[float], resamples: int, seed: int) -> dict[str, Any]:
-    """Mean and 95% percentile bootstrap interval over ``values`` (seeds)."""
-    data = torch.tensor(values, dtype=torch.float64)
-    idx = torch.randint(len(data), (resamples, len(data)), generator=make_generator(seed, 3))
-    means = data[idx].mean(1)
-    low, high = torch.quantile(means, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
-    return {"mean": float(data.mean()), "ci": [low, high], "per_seed": values}
+    """Mean over seeds and its 95% percentile-bootstrap interval (`neuroplastic.runs.bootstrap`)."""
+    low, high = bootstrap_ci(values, resamples=resamples, seed=seed)
+    return {"mean": sum(values) / len(values), "ci": [low, high], "per_seed": values}
 
 
 def _train_rule(config, rule, images, train_classes, run_dir, done, device) -> MetaLearner:
