@@ -2,7 +2,10 @@
 straightforward NumPy per-step loop in the same process, and (optionally) reservoirpy's RLS readout.
 
 Two phases are timed: gate closed (exploration only: the first seconds of a run) and gate open (RLS every
-10 steps, as after transfer starts). Run: `python benchmarks/reservoir_speed.py [--steps 3000] [--threads 1]`.
+10 steps, as after transfer starts), and the two memory-bound kernels that bound any implementation of the loop:
+the sparse drive [J | Q] (r, z) and one RLS update (k = P r, P ← P − c k kᵀ), per seed and for 11 seeds at once.
+The machine's load (1-minute load average) is printed beside the numbers: the box is shared.
+Run: `python benchmarks/reservoir_speed.py [--steps 3000] [--threads 1]`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,33 @@ def torch_rate(seeds: int, steps: int, gate_open: bool, dtype: torch.dtype, thre
     tick = time.perf_counter()
     sim.run(steps, learn=True, record_every=steps)
     return steps / (time.perf_counter() - tick)
+
+
+def median_time(fn, repeats: int) -> float:
+    """Median seconds of ``fn()`` over ``repeats`` calls (after two warm-up calls)."""
+    fn(), fn()
+    times = []
+    for _ in range(repeats):
+        tick = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - tick)
+    return float(np.median(times))
+
+
+def kernel_times(seeds: int, dtype: torch.dtype) -> dict[str, float]:
+    """Seconds of one sparse drive product and of one RLS update (P r, then the rank-1 update), ``seeds`` at once."""
+    p = preset("pyle2019-task2")
+    ids = list(range(seeds))
+    net = Reservoir(p.reservoir, 2, ids, dtype=dtype)
+    x, r = net.initial_state()
+    z = torch.zeros(seeds, 2, dtype=dtype)
+    st = Supertrex(p.supertrex, 1000, 2, ids, dtype=dtype)
+    k = torch.bmm(st.P, r.unsqueeze(2))
+    return {
+        "drive": median_time(lambda: net.step_(x, r, z, noisy=False), 200),
+        "P r": median_time(lambda: torch.bmm(st.P, r.unsqueeze(2)), 20),
+        "rank-1": median_time(lambda: st.P.baddbmm_(k, k.transpose(1, 2), alpha=-1e-12), 20),
+    }
 
 
 def numpy_rate(steps: int, gate_open: bool) -> float:
@@ -85,6 +115,11 @@ def main() -> None:
             for dtype in (torch.float64, torch.float32):
                 name = f"neuroplastic {str(dtype)[6:]}, {seeds} seed{'s batched' if seeds > 1 else ''}"
                 rows[phase][name] = torch_rate(seeds, args.steps, gate_open, dtype, args.threads)
+    kernels = {
+        (seeds, str(dtype)[6:]): kernel_times(seeds, dtype)
+        for seeds in (1, 11)
+        for dtype in (torch.float64, torch.float32)
+    }
     info = {
         "machine": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
@@ -92,7 +127,7 @@ def main() -> None:
         "numpy": np.__version__,
         "threads": args.threads,
         "steps": args.steps,
-        "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_", "unset"),
+        "load_average_1min": os.getloadavg()[0],
     }
     print(json.dumps(info))
     for phase, rates in rows.items():
@@ -103,6 +138,16 @@ def main() -> None:
                 f"  {name:42s} {rate:8.0f} steps/s  ({seeds * rate:8.0f} seed-steps/s;"
                 f" 750k steps: {750_000 / rate:6.0f} s)"
             )
+        for dtype in ("float64", "float32"):
+            one, batch = rates[f"neuroplastic {dtype}, 1 seed"], rates[f"neuroplastic {dtype}, 11 seeds batched"]
+            print(f"  11 batched seeds vs 11 runs one after another ({dtype}): {11 * batch / one:.2f}x throughput")
+    print("\nmemory-bound kernels (median; µs per call, and per seed)")
+    for (seeds, dtype), times in kernels.items():
+        cells = ", ".join(f"{k} {1e6 * v:7.0f} ({1e6 * v / seeds:5.0f}/seed)" for k, v in times.items())
+        print(f"  {seeds:2d} seed(s) {dtype}: {cells}")
+        floor = 750_000 * times["drive"] + 50_000 * (times["P r"] + times["rank-1"])
+        print(f"    floor of a 750k-step run with the gate open in all 500k training steps: {floor:5.0f} s")
+    print(f"load average after the run: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

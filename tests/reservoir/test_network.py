@@ -16,6 +16,7 @@ from neuroplastic.reservoir import (
     butterfly_task,
     preset,
 )
+from neuroplastic.reservoir.simulate import low_pass
 
 PERIOD = 300
 
@@ -110,3 +111,12 @@ def test_test_phase_drops_the_exploratory_pathway_unless_kept():
     st.keep_exploratory = True
     torch.testing.assert_close(st.output(r, 0, explore=False), torch.bmm(st.explorer.W, r.unsqueeze(2)).squeeze(2))
     assert Simulation(net, st, butterfly_task(PERIOD)).run(10, learn=False).deviation.shape == (1,)
+
+
+def test_chunked_low_pass_equals_the_step_by_step_filter():
+    values, initial, a = torch.rand(250, 3), torch.rand(3), 2e-4
+    expected, D = [], initial.clone()
+    for v in values:
+        D = D + a * (v - D)
+        expected.append(D)
+    torch.testing.assert_close(low_pass(initial, values, a), torch.stack(expected), atol=1e-14, rtol=1e-12)

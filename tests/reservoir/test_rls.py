@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from neuroplastic.reservoir import RLS, NotApplicable, RLSConfig, arm_task, butterfly_task, rls_update_
+from neuroplastic.reservoir.deferred import DeferredInverse
 
 
 def _data(seed, batch=3, steps=40, n=7, d=2):
@@ -71,3 +72,20 @@ def test_force_readout_learns_every_k_steps_and_refuses_a_plant():
 def test_bad_rls_constants_are_refused(bad):
     with pytest.raises(ValueError):
         RLSConfig(**bad)
+
+
+@pytest.mark.parametrize("rows", [None, [0, 2]])
+def test_deferred_updates_equal_plain_rls_steps(rows):
+    """P₀ − K diag(d) Kᵀ with periodic flushes gives the same k, W and P as one Sherman–Morrison step at a time."""
+    X, Y = _data(3, batch=3, steps=37, n=6)
+    gate = torch.tensor([1.0, 0.0, 0.3]) if rows else torch.tensor([1.0, 0.5, 0.3])
+    P, W = torch.eye(6).repeat(3, 1, 1) / 2, torch.zeros(3, 2, 6)
+    deferred, W2 = DeferredInverse(P.clone(), pending=5), W.clone()
+    for t in range(37):
+        r = X[:, t]
+        rls_update_(P, W, r, torch.bmm(W, r.unsqueeze(2)).squeeze(2) - Y[:, t], gate=gate)
+        deferred.update_(W2, r, torch.bmm(W2, r.unsqueeze(2)).squeeze(2) - Y[:, t], gate, rows=rows)
+        torch.testing.assert_close(W2, W, atol=1e-12, rtol=0)
+    assert deferred.count == 37 % 5
+    torch.testing.assert_close(deferred.matrix, P, atol=1e-12, rtol=0)
+    assert deferred.count == 0

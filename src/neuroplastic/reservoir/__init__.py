@@ -3,6 +3,7 @@
 Pyle & Rosenbaum (2019); Sussillo & Abbott (2009); Hoerzer, Legenstein & Maass (2014).
 """
 
+from neuroplastic.reservoir.deferred import DeferredInverse
 from neuroplastic.reservoir.lesions import Switches
 from neuroplastic.reservoir.network import Reservoir, ReservoirConfig
 from neuroplastic.reservoir.presets import PRESETS, Preset, preset
@@ -23,6 +24,7 @@ from neuroplastic.reservoir.tasks import (
 
 __all__ = [
     "BUTTERFLY_DIVISOR",
+    "DeferredInverse",
     "FEEDBACK_DESCRIPTIONS",
     "HOERZER2014",
     "PRESETS",

@@ -51,8 +51,8 @@ class ReservoirConfig:
 class Reservoir:
     """A batch of B independent reservoirs (one per seed) sharing the constants of a :class:`ReservoirConfig`.
 
-    State tensors are ``x, r`` of shape (B, N); feedback ``z`` is (B, d). Sparse J is stored as one
-    block-diagonal CSR matrix of size BN × BN, dense J as (B, N, N).
+    State tensors are ``x, r`` of shape (B, N); feedback ``z`` is (B, d). ``drive_matrix`` holds [J | Q | W_in]:
+    sparse, one block-diagonal CSR matrix of size BN × B(N + d + n_inputs); dense, (B, N, N + d + n_inputs).
     """
 
     def __init__(
@@ -68,7 +68,7 @@ class Reservoir:
             raise ValueError("seeds must name at least one seed")
         self.config, self.n_out, self.seeds = config, n_out, tuple(seeds)
         self.dtype, self.device = dtype, torch.device(device)
-        n, b = config.n, len(seeds)
+        n = config.n
         dense, q, w_in, x0 = [], [], [], []
         for seed in seeds:
             g = make_generator(seed, _WEIGHTS_STREAM)
@@ -85,18 +85,9 @@ class Reservoir:
         self.Q = torch.stack(q).to(**to)
         self.W_in = torch.stack(w_in).to(**to) if config.n_inputs else None
         self.x0 = torch.stack(x0).to(**to)
-        if config.sparse:
-            index = torch.cat([m.nonzero().T + i * n for i, m in enumerate(dense)], 1)
-            values = torch.cat([m[m != 0] for m in dense])
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Sparse (invariant checks|CSR tensor support)")
-                csr = torch.sparse_coo_tensor(index, values, (b * n, b * n), check_invariants=False).to_sparse_csr()
-                # 32-bit indices: the batched J r is memory-bound, and this cuts its traffic by a third (float64)
-                self.J = torch.sparse_csr_tensor(
-                    csr.crow_indices().int(), csr.col_indices().int(), csr.values(), csr.shape, **to
-                )
-        else:
-            self.J = torch.stack(dense).to(**to)
+        # [J | Q | W_in] acting on v = (r, z, u): the whole drive in one (sparse) product per step
+        augmented = [torch.cat([j, qq, w], 1) for j, qq, w in zip(dense, q, w_in, strict=True)]
+        self.drive_matrix = self._block_diagonal(augmented) if config.sparse else torch.stack(augmented).to(**to)
         self.leak = config.dt / config.tau
         if config.integrator == "exponential":
             self.leak = -math.expm1(-self.leak)
@@ -109,22 +100,29 @@ class Reservoir:
 
     def dense_J(self) -> torch.Tensor:
         """J as a dense (B, N, N) tensor (for inspection and tests)."""
+        n, width = self.config.n, self.config.n + self.n_out + self.config.n_inputs
         if not self.config.sparse:
-            return self.J
-        n = self.config.n
-        full = self.J.to_dense()
-        return torch.stack([full[i * n : (i + 1) * n, i * n : (i + 1) * n] for i in range(self.batch)])
+            return self.drive_matrix[:, :, :n]
+        full = self.drive_matrix.to_dense()
+        return torch.stack([full[i * n : (i + 1) * n, i * width : i * width + n] for i in range(self.batch)])
 
     def initial_state(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x(0), r(0) = tanh x(0))``, fresh copies."""
         x = self.x0.clone()
         return x, torch.tanh(x)
 
-    def recurrent(self, r: torch.Tensor) -> torch.Tensor:
-        """J r for r of shape (B, N)."""
-        if self.config.sparse:
-            return torch.mv(self.J, r.reshape(-1)).view_as(r)
-        return torch.bmm(self.J, r.unsqueeze(2)).squeeze(2)
+    def _block_diagonal(self, blocks: list[torch.Tensor]) -> torch.Tensor:
+        """One block-diagonal CSR matrix with 32-bit indices (the batched product is memory-bound)."""
+        height, width = blocks[0].shape
+        offsets = [torch.tensor([[i * height], [i * width]]) for i in range(len(blocks))]
+        index = torch.cat([m.nonzero().T + o for m, o in zip(blocks, offsets, strict=True)], 1)
+        values = torch.cat([m[m != 0] for m in blocks])
+        shape = (len(blocks) * height, len(blocks) * width)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sparse (invariant checks|CSR tensor support)")
+            csr = torch.sparse_coo_tensor(index, values, shape, check_invariants=False).to_sparse_csr()
+            rows, cols = csr.crow_indices().int(), csr.col_indices().int()
+            return torch.sparse_csr_tensor(rows, cols, csr.values(), shape, dtype=self.dtype, device=self.device)
 
     def step_(
         self, x: torch.Tensor, r: torch.Tensor, z: torch.Tensor, u: torch.Tensor | None = None, *, noisy: bool
@@ -134,14 +132,17 @@ class Reservoir:
         ``z`` (B, d) is the fed-back output of the previous step, ``u`` (n_inputs,) or (B, n_inputs) the input;
         ε ~ U[−α_r, α_r] only when ``noisy``.
         """
-        drive = self.recurrent(r)
-        drive.unsqueeze_(2).baddbmm_(self.Q, z.unsqueeze(2))
-        if self.W_in is not None:
-            if u is None:
-                raise ValueError("this reservoir has an input layer (n_inputs > 0) but no input u was given")
-            u = u.expand(self.batch, -1) if u.dim() == 1 else u
-            drive.baddbmm_(self.W_in, u.unsqueeze(2))
-        x.mul_(1 - self.leak).add_(drive.squeeze_(2), alpha=self.leak)
+        if self.W_in is None:
+            v = torch.cat((r, z), 1)
+        elif u is None:
+            raise ValueError("this reservoir has an input layer (n_inputs > 0) but no input u was given")
+        else:
+            v = torch.cat((r, z, u.expand(self.batch, -1)), 1)
+        if self.config.sparse:
+            drive = torch.mv(self.drive_matrix, v.view(-1)).view_as(x)
+        else:
+            drive = torch.bmm(self.drive_matrix, v.unsqueeze(2)).view_as(x)
+        x.lerp_(drive, self.leak)
         torch.tanh(x, out=r)
         if noisy and self.config.rate_noise > 0:
             r.add_(self.rate_noise.next(), alpha=self.config.rate_noise)

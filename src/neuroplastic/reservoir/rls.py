@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from neuroplastic.reservoir.deferred import DeferredInverse
 from neuroplastic.reservoir.tasks import Task
 
 
@@ -68,7 +69,12 @@ class RLS:
     ):
         self.config, self.gate = config, gate
         self.W = torch.zeros(batch, n_out, n, dtype=dtype, device=device)
-        self.P = torch.eye(n, dtype=dtype, device=device).repeat(batch, 1, 1) / config.alpha
+        self.inverse = DeferredInverse(torch.eye(n, dtype=dtype, device=device).repeat(batch, 1, 1) / config.alpha)
+
+    @property
+    def P(self) -> torch.Tensor:
+        """The inverse correlation matrix P (B, N, N)."""
+        return self.inverse.matrix
 
     def check_task(self, task: Task) -> None:
         """Raise :class:`NotApplicable` unless the error is measured in output space (h = identity)."""
@@ -89,7 +95,10 @@ class RLS:
         if (step + 1) % self.config.learn_every:
             return
         gate = 1.0 if self.gate is None else self.gate(step)
-        rls_update_(self.P, self.W, r, z - target, gate=gate, forgetting=self.config.forgetting)
+        if self.config.forgetting == 1.0:
+            self.inverse.update_(self.W, r, z - target, gate)
+        else:
+            rls_update_(self.P, self.W, r, z - target, gate=gate, forgetting=self.config.forgetting)
 
     def weight_norms(self) -> dict[str, torch.Tensor]:
         """‖W‖_F per batch element."""

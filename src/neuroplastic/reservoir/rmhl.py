@@ -58,7 +58,7 @@ HOERZER2014 = RMHLConfig(
 
 def psi(ebar: torch.Tensor, a: float, b: float) -> torch.Tensor:
     """Exploration amplitude Ψ(ē) = a (10 ē)^b."""
-    return a * (10 * ebar).pow(b)
+    return ebar.pow(b).mul_(a * 10**b)
 
 
 def phi(
@@ -75,13 +75,13 @@ def phi(
     """
     if binary:
         return (delta > 0).to(delta.dtype)
-    out = a * torch.sign(delta) * delta.abs().pow(b)
-    return out.clamp(min=0) if one_sided else out
+    out = torch.copysign(delta.abs().pow_(b), delta).mul_(a)
+    return out.clamp_(min=0) if one_sided else out
 
 
 def rmhl_delta(modulation: torch.Tensor, zhat: torch.Tensor, r: torch.Tensor, eta: float) -> torch.Tensor:
     """ΔW = η Φ ẑ rᵀ for Φ (B,), high-passed output ẑ = z − z̄ (B, d), rates r (B, N); shape (B, d, N)."""
-    return eta * (modulation.view(-1, 1, 1) * zhat.unsqueeze(2)) * r.unsqueeze(1)
+    return (modulation.unsqueeze(1) * zhat).mul_(eta).unsqueeze(2) * r.unsqueeze(1)
 
 
 class RMHL:
@@ -141,13 +141,14 @@ class RMHL:
         """One update from the error e = ``distance2`` + cost of the total output ``z`` (may include other pathways)."""
         c = self.config
         self.zbar.lerp_(self.z, c.a_z)
+        zhat = self.z - self.zbar
         e = distance2
         if task.costs:
             if c.cost_highpass == "total":
                 self.zbar_total.lerp_(z, c.a_z)
                 e = e + task.cost(z - self.zbar_total)
             else:
-                e = e + task.cost(self.z - self.zbar)
+                e = e + task.cost(zhat)
         self.last_error = e
         self.ebar.lerp_(e, c.a_e)
         self.beta = psi(self.ebar, c.psi_a, c.psi_b)
@@ -156,7 +157,7 @@ class RMHL:
         mod = phi(self.ebar - e, a=c.phi_a, b=c.phi_b, one_sided=c.one_sided, binary=c.modulation == "binary")
         mod = self.switches.modulation(mod, step)
         eta = c.eta / (1 + step / c.eta_decay_steps)
-        self.W.add_(rmhl_delta(mod, self.z - self.zbar, r, eta))
+        self.W.add_(rmhl_delta(mod, zhat, r, eta))
 
     def weight_norms(self) -> dict[str, torch.Tensor]:
         """‖W‖_F per batch element."""

@@ -14,8 +14,9 @@ from typing import Literal
 
 import torch
 
+from neuroplastic.reservoir.deferred import DeferredInverse
 from neuroplastic.reservoir.lesions import NO_SWITCHES, Switches
-from neuroplastic.reservoir.rls import RLSConfig, rls_update_
+from neuroplastic.reservoir.rls import RLSConfig
 from neuroplastic.reservoir.rmhl import RMHL, RMHLConfig
 from neuroplastic.reservoir.tasks import Task
 
@@ -67,7 +68,14 @@ class Supertrex:
         self.config, self.keep_exploratory = config, keep_exploratory
         self.explorer = RMHL(config.rmhl, n, n_out, seeds, dtype=dtype, device=device, switches=switches)
         self.W = torch.zeros(len(seeds), n_out, n, dtype=dtype, device=device)
-        self.P = torch.eye(n, dtype=dtype, device=device).repeat(len(seeds), 1, 1) / config.rls.alpha
+        self.inverse = DeferredInverse(
+            torch.eye(n, dtype=dtype, device=device).repeat(len(seeds), 1, 1) / config.rls.alpha
+        )
+
+    @property
+    def P(self) -> torch.Tensor:
+        """The mastery pathway's inverse correlation matrix P (B, N, N)."""
+        return self.inverse.matrix
 
     def check_task(self, task: Task) -> None:
         """Any task with a scalar error works."""
@@ -82,16 +90,17 @@ class Supertrex:
     def learn(
         self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, distance2: torch.Tensor, task: Task, step: int
     ) -> None:
-        """Exploratory update every step; gated mastery RLS every ``learn_every`` steps (skipped while s = 0)."""
+        """Exploratory update every step; gated mastery RLS every ``learn_every`` steps (skipped where s = 0)."""
         self.explorer.learn(r, z, target, distance2, task, step)
         c = self.config
         if (step + 1) % c.rls.learn_every:
             return
         s = gate(self.explorer.ebar, c.theta, c.gate_slope)
-        if not bool(s.any()):
+        opened = s.nonzero().view(-1).tolist()
+        if not opened:
             return
-        y = self.explorer.z if c.mastery_target == "z2" else self.explorer.zbar
-        rls_update_(self.P, self.W, r, -c.kappa * y, gate=s)
+        error = (self.explorer.z if c.mastery_target == "z2" else self.explorer.zbar) * -c.kappa
+        self.inverse.update_(self.W, r, error, s, rows=None if len(opened) == len(s) else opened)
 
     def weight_norms(self) -> dict[str, torch.Tensor]:
         """‖W₁‖_F (mastery) and ‖W₂‖_F (exploratory) per batch element."""

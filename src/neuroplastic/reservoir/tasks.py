@@ -56,13 +56,13 @@ class PlanarArm:
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         """Hand position (..., 2) for joint angles z (..., n_segments)."""
-        if z.shape[-1] != len(self.lengths):
-            raise ValueError(f"arm has {len(self.lengths)} segments but z has {z.shape[-1]} joint angles")
-        phi = math.pi * torch.cumsum(z, -1)
-        lengths = _constant(self.lengths, z.dtype, z.device)
-        x = (lengths * torch.sin(phi)).sum(-1) + self.base[0]
-        y = (lengths * torch.cos(phi)).sum(-1) + self.base[1]
-        return torch.stack([x, y], -1)
+        d = len(self.lengths)
+        if z.shape[-1] != d:
+            raise ValueError(f"arm has {d} segments but z has {z.shape[-1]} joint angles")
+        cumulative, quarter, lengths, base = _arm_constants(self.lengths, self.base, z.dtype, z.device)
+        # rows φ and φ + π/2: one sine gives (Σ L sin φ, Σ L cos φ)
+        angles = (z @ cumulative).unsqueeze(-2) + quarter
+        return torch.sin(angles) @ lengths + base
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,18 @@ class Task:
 @cache
 def _constant(values: tuple[float, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return torch.tensor(values, dtype=dtype, device=device)
+
+
+@cache
+def _arm_constants(
+    lengths: tuple[float, ...], base: tuple[float, float], dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """π·(upper-triangular ones) so z @ it = φ, the offsets (0, π/2), the lengths L and the base."""
+    d = len(lengths)
+    cumulative = math.pi * torch.ones(d, d, dtype=torch.float64).triu()
+    quarter = torch.tensor([[0.0], [math.pi / 2]], dtype=torch.float64)
+    to = {"dtype": dtype, "device": device}
+    return cumulative.to(**to), quarter.to(**to), _constant(lengths, dtype, device), _constant(base, dtype, device)
 
 
 def butterfly_task(period: int = 50_000) -> Task:
