@@ -16,12 +16,44 @@ def test_quick_run_learns_and_reports_both_protocols(tmp_path):
         assert "replayed training output" in c["protocols"]["authors"]
         assert c["deviation"]["authors"] != c["deviation"]["closed_loop"]
     rows = EXPERIMENT.summarize(outcome.results)
-    assert len(rows) == 8
+    assert len(rows) == 9
+    assert outcome.results["not_applicable"] == {
+        "pyle2019-task2/force": "FORCE is not applicable to pyle2019-task2: it needs target joint angles"
+    }
+    assert rows[-1].ours.startswith("not applicable") and rows[-1].reference == "n/a"
     assert {r.reference for r in rows if "authors" in r.quantity and "input none" in r.quantity} == {
         "0.759 ± 0.284 (0/11)",
         "0.011 ± 0.003 (11/11), median 0.0088",
     }
     assert all((tmp_path / f).exists() for f in outcome.results["figures"])
+
+
+def test_tasks_1_and_3_run_every_learner_under_both_protocols(tmp_path):
+    """A tiny run of Task 1 (FORCE, RMHL, SUPERTREX) and Task 3 (original and ReScience-modified presets)."""
+    config = ReservoirMotorConfig(
+        presets=("pyle2019-task1", "pyle2019-task3", "resci2021-task3"),
+        n=60,
+        period=300,
+        train_trials=3,
+        test_trials=1,
+        seeds=2,
+        points_per_trial=10,
+    )
+    results = run_experiment(EXPERIMENT, config, tmp_path).results
+    c = results["conditions"]
+    expected = {"pyle2019-task1/" + a for a in ("force", "rmhl", "supertrex")}
+    expected |= {"pyle2019-task3/rmhl", "pyle2019-task3/supertrex", "resci2021-task3/supertrex"}
+    assert set(c) == {f"{k}/{i}" for k in expected for i in ("none", "clock")}
+    assert set(results["not_applicable"]) == {"pyle2019-task3/force", "resci2021-task3/force"}
+    for key, condition in c.items():
+        task1 = key.startswith("pyle2019-task1")
+        assert ("teacher forced" if task1 else "replayed training output") in condition["protocols"]["authors"]
+        assert len(condition["deviation"]["closed_loop"]) == 2
+    force = c["pyle2019-task1/force/none"]  # FORCE's training error falls within the first trials
+    for first, last in zip(force["train_rmse_first_trial"], force["train_rmse_last_trial"], strict=True):
+        assert last < 0.8 * first
+    rows = EXPERIMENT.summarize(results)
+    assert len(rows) == 2 * len(c) + 2
 
 
 def test_force_is_refused_on_the_arm_and_bad_configs_are_refused():

@@ -206,6 +206,18 @@ def _conditions(config: ReservoirMotorConfig) -> list[tuple[str, Algorithm, bool
     ]
 
 
+def not_applicable(config: ReservoirMotorConfig) -> dict[str, str]:
+    """``preset/force`` -> the reason, for each requested preset on which FORCE cannot be trained (the arm tasks)."""
+    reasons = {}
+    for name in config.presets:
+        if "force" in config.algorithms and "force" not in ALGORITHMS[name]:
+            try:
+                build_readout(preset(name, n=2), "force", [0], dtype=torch.float64, device="cpu")
+            except NotApplicable as error:
+                reasons[f"{name}/force"] = str(error)
+    return reasons
+
+
 def condition_key(name: str, algorithm: str, clock: bool) -> str:
     """``preset/algorithm/input``."""
     return f"{name}/{algorithm}/{'clock' if clock else 'none'}"
@@ -249,7 +261,7 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
             "transfer needs the error below θ, which short trials do not reach, so deviations are not comparable "
             "with the references."
         )
-    return {"conditions": done, "figures": figures, "notes": notes}
+    return {"conditions": done, "not_applicable": not_applicable(config), "figures": figures, "notes": notes}
 
 
 def _panel_keys(done: dict[str, Any]) -> list[str]:
@@ -328,6 +340,11 @@ def summarize(results: dict[str, Any]) -> list[ReportRow]:
                     f"{TASK_LABELS[name]} {LABELS[algorithm]} deviation, median ({what})", ours, reference, source
                 )
             )
+    for key, reason in results.get("not_applicable", {}).items():
+        name, algorithm = key.split("/")
+        rows.append(
+            ReportRow(f"{TASK_LABELS[name]} {LABELS[algorithm]}", f"not applicable: {reason}", "n/a", "the paper")
+        )
     return rows
 
 
