@@ -3,6 +3,8 @@ import pytest
 from neuroplastic.experiments.reservoir_lesions import EXPERIMENT, ReservoirLesionsConfig
 from neuroplastic.runs.runner import run_experiment
 
+PROTOCOLS = ("authors", "closed_loop")
+
 
 def test_quick_lesion_table_is_consistent(tmp_path):
     results = run_experiment(EXPERIMENT, ReservoirLesionsConfig.quick(), tmp_path).results
@@ -18,7 +20,8 @@ def test_quick_lesion_table_is_consistent(tmp_path):
         # keeping the corrupted exploratory pathway degrades the skill
         for corrupted, clean in zip(bad["deviation"][f"kept/{protocol}"], control["deviation"][f"kept/{protocol}"]):
             assert corrupted > clean
-    assert len(EXPERIMENT.summarize(results)) == 20
+    assert set(control["deviation"]) == {f"{v}/{p}" for v in ("removed", "kept", "kept_learning") for p in PROTOCOLS}
+    assert len(EXPERIMENT.summarize(results)) == 22
 
 
 def test_bad_lesion_config_is_refused():

@@ -8,7 +8,7 @@ parameters, is unconfirmed (spec §8): the table states what *this* model does u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
@@ -18,6 +18,7 @@ from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 
 PROTOCOL = {"authors": "authors' protocol", "closed_loop": "closed loop"}
+PATHWAY = {"removed": "removed", "kept": "kept frozen", "kept_learning": "kept and learning (W₁ frozen)"}
 INTERVENTIONS = ("control", "lesion_before", "lesion_during", "dopamine_depleted", "tonic_only")
 
 
@@ -110,6 +111,29 @@ def _test_kept(sim: Simulation, trained: dict[str, Any], replay: Any, config: Re
     return deviations
 
 
+def _test_kept_learning(sim: Simulation, trained: dict[str, Any], replay: Any, config: ReservoirLesionsConfig) -> dict:
+    """Deviations with the exploratory pathway kept and still learning (with its exploration), W₁ frozen.
+
+    Changes W₂ and the exploratory state: run it last on a trained network.
+    """
+    readout = sim.readout
+    readout.keep_exploratory, mastery = True, readout.config
+    readout.config = replace(mastery, theta=1e-12)  # the gate stays shut: W₁ is frozen
+    deviations = {}
+    for protocol, feedback in (("authors", "replay"), ("closed_loop", "closed_loop")):
+        sim.restore(trained)
+        trace = sim.run(
+            config.test_trials * config.period,
+            learn=True,
+            feedback=feedback,
+            replay=replay if feedback == "replay" else None,
+            record_every=config.period,
+        )
+        deviations[f"kept_learning/{protocol}"] = trace.deviation.tolist()
+    readout.config = mastery
+    return deviations
+
+
 def _entry(description: str, deviations: dict[str, list[float]], result: dict[str, Any]) -> dict[str, Any]:
     return {
         "description": description,
@@ -138,7 +162,6 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
         deviations = {f"removed/{k}": v for k, v in result["deviation"].items()}
         if switches.lesion_at is None:
             deviations |= _test_kept(sim, trained, replay, config)
-        done[name] = _entry(description, deviations, result)
         if name == "control":
             sim.readout.explorer.switches = Switches(
                 corrupt_at=0, corrupt_noise=config.corrupt_noise, corrupt_offset=config.corrupt_offset
@@ -151,6 +174,9 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
                 corrupted,
                 result,
             )
+            sim.readout.explorer.switches = switches
+            deviations |= _test_kept_learning(sim, trained, replay, config)
+        done[name] = _entry(description, deviations, result)
         run_dir.log(condition=name, deviation=deviations, final_norms=result["final_norms"])
         run_dir.save_checkpoint({"done": done})
     notes = [
@@ -159,8 +185,8 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
         + (", clock input" if config.clock else ", no input")
         + ".",
         "Test columns: 'removed' drops the exploratory pathway at test (the authors' test); 'kept' keeps the final, "
-        "frozen W₂ r (without exploration noise). 'authors' = replayed training output fed back, 'closed_loop' = own "
-        "output.",
+        "frozen W₂ r (without exploration noise); 'kept_learning' (control only) keeps W₂ exploring and learning with "
+        "W₁ frozen. 'authors' = replayed training output fed back, 'closed_loop' = own output.",
         "Why 'kept' is much worse than 'removed' after consolidation (measured, Task 2 seed 1: 0.561 vs 0.017): "
         "W₂ does not decay to zero. RMHL keeps z₂(t) = W₂(t) r(t) near zero at every step (|z₂| rms 0.003 in the "
         "last training trial), but W₂ itself keeps moving with the trial phase: its Hebbian steps lie along r, "
@@ -199,7 +225,7 @@ def summarize(results: dict[str, Any]) -> list[ReportRow]:
             n = len(c["deviation"][variant])
             rows.append(
                 ReportRow(
-                    f"{c['description']}: deviation, exploratory pathway {pathway} at test, {PROTOCOL[protocol]}",
+                    f"{c['description']}: deviation, exploratory pathway {PATHWAY[pathway]}, {PROTOCOL[protocol]}",
                     f"{s['median']:.4f} (mean {s['mean']:.4f}, {s['satisfactory']}/{n} < 0.5)",
                     None,
                     "paper's lesion parameters unconfirmed (spec §8)",
