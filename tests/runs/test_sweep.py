@@ -148,15 +148,20 @@ def test_cancelled_array_task_is_resubmitted_and_finished_runs_are_not_repeated(
 
     executor = SlurmExecutor(partition=slurm_cluster, time_min=5, poll_s=0.2, squeue_every_s=0.5)
     out = tmp_path / "sweep"
-    grid = ["steps=10,150"]  # the second run lasts long enough to be cancelled while it runs
+    grid = ["steps=10,2000"]  # the second run lasts long enough (> 1 s) to be cancelled while it runs
     driver = threading.Thread(target=sweep, args=(executor, out, grid, "0"))
     driver.start()
     wait_for(lambda: len(submitted_jobs(out)) == 2, 60, "the array to be submitted")
     long_run = out / load_plan(out).runs[1].folder
     wait_for(lambda: sweep_states(load_plan(out), out)[1] == "running", 60, "the long run to start")
-    subprocess.run(["scancel", submitted_jobs(out)[1]], check=True, timeout=30)
+    cancelled = submitted_jobs(out)[1]
+    # SIGKILL at once: a plain scancel sends SIGTERM, which submitit's job ignores for KillWait (2 s), and this
+    # run might finish in that window on a fast machine
+    subprocess.run(["scancel", "--signal=KILL", cancelled], check=True, timeout=30)
     driver.join(timeout=120)
     assert not driver.is_alive()
+    # the job leaves the queue (completing) a moment before its killed process releases the run's lock
+    wait_for(lambda: sweep_states(load_plan(out), out)[1] != "running", 30, "the cancelled run's process to end")
     assert sweep_states(load_plan(out), out) == {0: "done", 1: "pending"}
     assert not (long_run / "error.json").exists()
 
@@ -164,7 +169,7 @@ def test_cancelled_array_task_is_resubmitted_and_finished_runs_are_not_repeated(
     outcome, messages = sweep(executor, out, grid, "0")
     assert outcome.submitted == [1] and outcome.states == {0: "done", 1: "done"}
     assert results_mtimes(out).items() >= done_before.items()
-    assert submitted_jobs(out)[1] != submitted_jobs(out)[0].split("_")[0] + "_1"
+    assert submitted_jobs(out)[1] != cancelled and "lost" not in " ".join(messages)
 
 
 def test_killed_driver_resumes(executor, tmp_path):

@@ -103,10 +103,13 @@ def _import_submitit():
 
 
 def active_slurm_jobs(timeout_s: float = 20.0) -> set[str] | None:
-    """IDs (``123_4`` for array tasks) of this user's queued or running SLURM jobs; ``None`` if squeue fails."""
+    """IDs (``123_4`` for array tasks) of this user's queued or running SLURM jobs; ``None`` if squeue fails.
+
+    Completing jobs (state CG: their processes have ended or are being killed) do not count.
+    """
     try:
         out = subprocess.run(
-            ["squeue", "--me", "--noheader", "--array", "--format=%i"],
+            ["squeue", "--me", "--noheader", "--array", "--format=%i %t"],
             capture_output=True,
             text=True,
             timeout=timeout_s,
@@ -114,7 +117,7 @@ def active_slurm_jobs(timeout_s: float = 20.0) -> set[str] | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return {line.strip() for line in out.splitlines() if line.strip()}
+    return {job for job, state in (line.split() for line in out.splitlines() if line.strip()) if state != "CG"}
 
 
 def submitted_jobs(sweep_dir: Path) -> dict[int, str]:

@@ -1,7 +1,8 @@
 """A sweep: grid × seeds of one experiment, each run an ordinary run folder under the sweep folder.
 
-Re-running a sweep skips finished runs, leaves running ones to their process, and re-submits the missing and
-the failed ones; so a sweep survives pre-emption, a lost node or a killed driver.
+Re-running a sweep skips finished runs and re-submits the missing and the failed ones; a run that another process
+is running (an earlier driver's worker or job) is waited for, since a worker blocks on the run's lock and then
+skips a finished run. So a sweep survives pre-emption, a lost node or a killed driver.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from neuroplastic.runs.sweep_status import State, sweep_states
 
 @dataclass
 class SweepOutcome:
-    """The sweep's folder, its plan, and the state of every run once the executor returned."""
+    """The sweep's folder, its plan, the runs handed to the executor, and every run's state once it returned."""
 
     path: Path
     plan: SweepPlan
@@ -49,17 +50,17 @@ def run_sweep(
     out: Path | None = None,
     echo: Echo = print,
 ) -> SweepOutcome:
-    """Plan the sweep, record the plan, execute every run not yet done or running, and return the states."""
+    """Plan the sweep, record the plan, execute (or wait for) every run not yet done, and return the states."""
     plan = plan_sweep(experiment, grid=grid, seeds=seeds, quick=quick, overrides=overrides)
     path = Path(out) if out is not None else default_sweep_path(plan)
     path.mkdir(parents=True, exist_ok=True)
     save_plan(plan, path)
     before = sweep_states(plan, path)
-    todo = [i for i, state in before.items() if state in ("pending", "failed")]
-    done = sum(1 for state in before.values() if state == "done")
+    todo = [i for i, state in before.items() if state != "done"]
+    counts = {state: sum(1 for s in before.values() if s == state) for state in ("done", "running", "failed")}
     echo(
-        f"sweep {path}: {len(plan.runs)} runs; {done} already done, "
-        f"{sum(1 for s in before.values() if s == 'running')} running elsewhere, {len(todo)} to run"
+        f"sweep {path}: {len(plan.runs)} runs; {counts['done']} already done, {counts['failed']} failed before, "
+        f"{counts['running']} running elsewhere (waited for), {len(todo) - counts['running']} to run"
     )
     if todo:
         executor.execute(plan, path.resolve(), todo, echo)

@@ -6,11 +6,14 @@ resumes an interrupted one (through `run_experiment`), and records a failure in 
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
+
+import torch
 
 from neuroplastic.core.atomic import atomic_write_json
 from neuroplastic.runs.config import config_from_dict
@@ -23,6 +26,7 @@ def run_planned(sweep_dir: str | Path, index: int) -> str:
     """Execute run ``index`` of the sweep in ``sweep_dir``; returns ``"done"`` or ``"skipped"`` (already done)."""
     from neuroplastic.experiments import get_experiment
 
+    _threads_from_allocation()
     sweep_dir = Path(sweep_dir)
     plan = load_plan(sweep_dir)
     if not 0 <= index < len(plan.runs):
@@ -41,6 +45,16 @@ def run_planned(sweep_dir: str | Path, index: int) -> str:
             record_error(path, f"{type(err).__name__}: {err}", traceback.format_exc())
             raise
     return "done"
+
+
+def _threads_from_allocation() -> None:
+    """In a SLURM task, use as many torch threads as CPUs allocated (unless ``OMP_NUM_THREADS`` says otherwise).
+
+    torch otherwise starts one thread per core of the node, and oversubscribed threads slow small ops many-fold.
+    """
+    cpus = os.environ.get("SLURM_CPUS_PER_TASK")
+    if cpus and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(int(cpus))
 
 
 def record_error(run_path: Path, error: str, trace: str = "") -> None:
