@@ -241,3 +241,23 @@ def test_cli_sweep_errors_and_status(tmp_path, capsys):
     save_plan(plan, tmp_path)
     assert main(["sweep", "--status", str(tmp_path)]) == 0
     assert "4 runs (2 grid points × 2 seeds)\n  0 done, 0 running, 0 failed, 4 pending" in capsys.readouterr().out
+
+
+def test_slurm_polling_settles_lost_tasks_and_never_hangs_without_squeue(tmp_path, monkeypatch):
+    pytest.importorskip("submitit")
+    from neuroplastic.runs import executors
+
+    plan = plan_sweep(get_experiment(EXPERIMENT), grid={"steps": ["10", "20", "30"]}, seeds=[0], quick=True)
+    save_plan(plan, tmp_path)
+    (tmp_path / plan.runs[0].folder).mkdir(parents=True)
+    (tmp_path / plan.runs[0].folder / "results.json").write_text("{}")
+    answers = iter([{"7_1", "7_2"}, {"7_2"}, {"7_2"}])  # 7_1 leaves the queue without a result; 7_2 stays queued
+    monkeypatch.setattr(executors, "active_slurm_jobs", lambda: next(answers, None))
+    messages = []
+    executor = executors.SlurmExecutor(poll_s=0.01, squeue_every_s=0, squeue_unreachable_s=0.3)
+    started = time.monotonic()
+    executor._wait(plan, tmp_path, {0: "7_0", 1: "7_1", 2: "7_2"}, messages.append)
+    assert time.monotonic() - started < 5  # squeue stopped answering: gave up after 0.3 s instead of hanging
+    assert messages[0] == "  #0 done (job 7_0)"
+    assert any(m.startswith("  #1 lost: job 7_1") for m in messages)
+    assert not any("#2 lost" in m for m in messages) and "squeue unreachable" in messages[-1]
