@@ -9,6 +9,7 @@ next ``neuroplastic sweep`` re-submits it.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import subprocess
@@ -109,7 +110,7 @@ def active_slurm_jobs(timeout_s: float = 20.0) -> set[str] | None:
     """
     try:
         out = subprocess.run(
-            ["squeue", "--me", "--noheader", "--array", "--format=%i %t"],
+            ["squeue", f"--user={getpass.getuser()}", "--noheader", "--array", "--format=%i %t"],
             capture_output=True,
             text=True,
             timeout=timeout_s,
