@@ -3,7 +3,9 @@
 Setting (issue 5): 5-way, K = 50 (250 online steps), Q = 10, the 784-170-130-100-70-5 network, FA feedback, the
 3-term rule (pseudo-gradient + eHebb + Oja), full second-order meta-gradient, float32, one CPU thread.
 Memory: peak resident set of a fresh process (VmHWM) minus its resident set just before the meta-gradient,
-for reverse, checkpointed (every 25 steps) and forward mode versus unroll length. Run by hand, never in CI:
+for reverse, checkpointed (every 25 steps) and forward mode versus unroll length; the child runs with a fixed
+glibc mmap threshold, so freed W-sized buffers leave the resident set instead of lingering in malloc's heap.
+Run by hand, never in CI:
 
     nice python benchmarks/meta_plasticity_speed.py [--repeats 3] [--batch 4] [--lengths 25 50 100 250]
 """
@@ -95,7 +97,11 @@ def main() -> None:
         row = []
         for mode in ("reverse", "checkpoint", "forward"):
             out = subprocess.run(
-                [sys.executable, __file__, "--child", mode, str(steps)], capture_output=True, text=True, check=True
+                [sys.executable, __file__, "--child", mode, str(steps)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"},
             )
             row.append(json.loads(out.stdout.strip().splitlines()[-1])["peak_mib"])
         print(f"{steps:>5}  " + "  ".join(f"{v:>10.1f}" for v in row))

@@ -1,8 +1,10 @@
 import json
+from dataclasses import replace
 
 import pytest
 
 from neuroplastic.experiments.meta_plasticity import EXPERIMENT, POOL, RULES, MetaPlasticityConfig
+from neuroplastic.plasticity import MetaLearner
 from neuroplastic.runs.runner import run_experiment
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
@@ -18,6 +20,7 @@ def test_quick_run_meta_learns_on_held_out_classes(offline, tmp_path):
     assert bp["accuracy"]["ci"][0] <= bp["accuracy"]["mean"] <= bp["accuracy"]["ci"][1]
     assert bp["theta_final"]["pseudo_grad"] > config.theta0_init + 3 * config.lr_meta  # meta-training raised it
     assert max(bp["alignment"]) < 0.1  # float32 acos; backprop's errors are the backprop errors
+    assert len(bp["orthonormality"]) == len(config.hidden) + 1 and min(bp["orthonormality"]) > 0
     first, last = bp["train_query_loss"][:5], bp["train_query_loss"][-5:]
     assert sum(last) < sum(first)
 
@@ -40,6 +43,31 @@ def test_quick_run_meta_learns_on_held_out_classes(offline, tmp_path):
     assert [r.ours for r in rows if r.source == "NatComm ordering"] == [
         "yes" if c["holds"] else "no" for c in results["ordering"]
     ]
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(offline, tmp_path, monkeypatch):
+    config = replace(
+        MetaPlasticityConfig.quick(), rules=("fa_oja",), sweep_rules=(), episodes=12, meta_batch=1, save_every=5
+    )
+    whole = run_experiment(EXPERIMENT, config, tmp_path / "whole").results
+    step = MetaLearner.step
+    calls = []
+
+    def killed_at_step_8(self, batch):
+        calls.append(1)
+        if len(calls) > 8:
+            raise KeyboardInterrupt
+        return step(self, batch)
+
+    monkeypatch.setattr(MetaLearner, "step", killed_at_step_8)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(EXPERIMENT, config, tmp_path / "killed")
+    monkeypatch.setattr(MetaLearner, "step", step)
+    resumed = run_experiment(EXPERIMENT, config, tmp_path / "killed").results
+    assert resumed["rules"]["fa_oja"]["theta_trajectory"] == whole["rules"]["fa_oja"]["theta_trajectory"]
+    assert resumed["rules"]["fa_oja"]["accuracy"] == whole["rules"]["fa_oja"]["accuracy"]
+    logged = [json.loads(line) for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged if "step" in r] == list(range(12))
 
 
 def test_config_validation():

@@ -115,6 +115,7 @@ def test_meta_training_raises_the_learning_rate_and_the_query_accuracy(images):
     assert after["query_loss"][0] < before["query_loss"][0] - 0.3
     assert len(after["episode_accuracy"][0]) == 10
     assert after["alignment"][0][0] < 1e-4  # backprop: the error is the backprop error
+    assert len(after["orthonormality"][0]) == 2 and min(after["orthonormality"][0]) > 0
 
 
 def test_bad_input_is_refused_with_a_clear_error(images):

@@ -258,6 +258,8 @@ def _train_rule(config, rule, images, train_classes, run_dir, done, device) -> M
             accuracy=record["accuracy"],
             theta=record["theta"],
             alignment=record["alignment"],
+            orthonormality=record["orthonormality"],
+            skipped=record["skipped"],
         )
         if meta.steps % config.save_every == 0 and meta.steps < steps:
             run_dir.save_checkpoint({**done, "current": {"rule": rule, "meta": meta.state_dict()}})
@@ -278,6 +280,7 @@ def _rule_result(config, rule, meta: MetaLearner, test: dict[str, Any]) -> dict[
         "accuracy": _bootstrap(test["accuracy"], config.bootstrap, config.seed),
         "query_loss": test["query_loss"],
         "alignment": [_finite_mean(list(col)) for col in zip(*test["alignment"], strict=True)],
+        "orthonormality": [_finite_mean(list(col)) for col in zip(*test["orthonormality"], strict=True)],
         "meta_test_diverged": test["diverged"],
         "theta_final": dict(zip(meta.terms, theta_mean, strict=True)),
         "theta_per_seed": final.tolist(),
@@ -420,7 +423,8 @@ def _plot(config: MetaPlasticityConfig, results: dict[str, Any], run_dir: RunDir
     for ax in (ax_depth, ax_shots):
         ax.set_ylabel("meta-test accuracy (%)")
         ax.axhline(100 / config.n_way, color="grey", ls=":", lw=1)
-    ax_depth.legend(fontsize=7)
+    if results["sweeps"]:
+        ax_depth.legend(fontsize=7)
     paths.append(run_dir.save_figure(figure, "accuracy_vs_depth_and_shots"))
     close(figure)
 

@@ -186,7 +186,7 @@ class MetaLearner:
 
     @torch.no_grad()
     def evaluate(self, batches: Iterable[EpisodeBatch]) -> dict[str, Any]:
-        """Query accuracy and loss with the current θ (no learning of θ), per replica, over all ``batches``."""
+        """Query accuracy, loss, α_ℓ and orthonormality error with the current θ, per replica, over ``batches``."""
         records = []
         for batch in batches:
             ce, final = self.loss(self.theta.detach(), batch)
@@ -194,16 +194,18 @@ class MetaLearner:
         if not records:
             raise ValueError("evaluate needs at least one batch of episodes")
         episodes = [sum((r["episode_accuracy"][s] for r in records), []) for s in range(self.replicas)]
-        layers = range(len(records[0]["alignment"][0]))
         return {
             "accuracy": [sum(a) / len(a) for a in episodes],
             "query_loss": (sum(r["query_loss"] for r in records) / len(records)).tolist(),
             "episode_accuracy": episodes,
             "diverged": [sum(r["diverged"][s] for r in records) for s in range(self.replicas)],
-            "alignment": [
-                [sum(r["alignment"][s][l] for r in records) / len(records) for l in layers]
-                for s in range(self.replicas)
-            ],
+            **{
+                key: [
+                    [sum(r[key][s][l] for r in records) / len(records) for l in range(len(records[0][key][0]))]
+                    for s in range(self.replicas)
+                ]
+                for key in ("alignment", "orthonormality")
+            },
         }
 
     @torch.no_grad()
