@@ -1,10 +1,10 @@
 """Train a fixed-point RNN with the reparameterised rule ΔW3 (Zhu & Rosenbaum 2024).
 
 The network's output is read from the fixed point r* = f(W r* + U x) of τ dr/dt = −r + f(W r + U x). Gradient
-descent on W needs the adjoint solve λ = (I − Wᵀ G)⁻¹ ∇_r L; the reparameterised rule avoids the inverse,
-ΔW3 = −η (G ∇_r L) r*ᵀ (up to the rule's gain factors), and is what ``apply_rule(..., "reparam")`` writes into
-``W.grad``. Uses cached MNIST when available, otherwise synthetic images. Exits non-zero unless the loss fell
-and test accuracy ends well above chance (10%).
+descent on W needs the adjoint solve λ = G (I − Wᵀ G)⁻¹ δ (δ = ∂L/∂r*, G = diag f′ at the fixed point); the
+reparameterised rule needs only matrix products, ΔW3 = Σ_i [(I − W G_i) G_i δ_i][(I − G_i W)ᵀ(I − G_i W) r_i]ᵀ, and is
+what ``apply_rule(..., "reparam")`` writes into ``W.grad``. Uses cached MNIST when available, otherwise synthetic
+images. Exits non-zero unless the loss fell and test accuracy ends well above chance (10%).
 """
 
 import sys
