@@ -93,7 +93,9 @@ def _add_sweep_parsers(commands) -> None:
         help="values of one config key (repeatable; the product is swept); list-typed keys separate values with ;",
     )
     sweep.add_argument("--seeds", default="0", help="seeds, e.g. 0-19 or 0,3,5-7 (default 0)")
-    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    sweep.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="for every run (repeatable)"
+    )
     _add_run_options(sweep)
     sweep.add_argument("--executor", choices=("local", "slurm"), default="local")
     sweep.add_argument("--max-parallel", type=int, default=0, help="runs at once (local default: CPU count)")
