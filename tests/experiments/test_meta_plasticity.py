@@ -77,5 +77,7 @@ def test_config_validation():
         MetaPlasticityConfig(rules=("bp",))
     with pytest.raises(ValueError, match="meta-test classes"):
         MetaPlasticityConfig(n_way=7)
+    with pytest.raises(ValueError, match="output_post"):
+        MetaPlasticityConfig(output_post="both")
     with pytest.raises(ValueError, match="depths"):
         MetaPlasticityConfig(depths=(1, 2))

@@ -65,6 +65,7 @@ class MetaPlasticityConfig(ExperimentConfig):
 
     ``depths`` count weight layers; a depth-d net uses the first d − 1 of ``depth_widths``. ``l1`` applies to
     the pool rule only. ``survival`` is the |θ_r| (mean of the last fifth of meta-training) a term must keep.
+    ``output_post``: what terms reading y_ℓ (Oja) see at the output layer (released code: softmax).
     A seed whose inner loop diverges skips that meta-training step (counted); ``patience`` skips in a row stop the run.
     """
 
@@ -82,6 +83,7 @@ class MetaPlasticityConfig(ExperimentConfig):
     theta0_init: float = 1e-3
     l1: float = 1e-3
     survival: float = 1e-3
+    output_post: Literal["softmax", "logits", "excluded"] = "softmax"
     meta_gradient: Literal["reverse", "checkpoint", "forward"] = "reverse"
     checkpoint_every: int = 25
     test_episodes: int = 20
@@ -121,6 +123,8 @@ class MetaPlasticityConfig(ExperimentConfig):
             )
         if not self.lr_meta > 0 or not self.theta0_init > 0 or self.l1 < 0 or self.survival < 0:
             raise ValueError("lr_meta and theta0_init must be > 0, l1 and survival >= 0")
+        if self.output_post not in ("softmax", "logits", "excluded"):
+            raise ValueError(f"output_post must be softmax, logits or excluded, got {self.output_post!r}")
         if min(self.depths, default=2) < 2 or len(self.depth_widths) < max(self.depths, default=2) - 1:
             raise ValueError("depths must be >= 2 and depth_widths must list max(depths) − 1 widths")
         if min(self.shots, default=1) < 1 or min(self.hidden, default=1) < 1 or self.synthetic_size < 0:
@@ -201,6 +205,7 @@ def _meta_learner(config: MetaPlasticityConfig, rule: str, sizes: list[int], dev
         checkpoint_every=config.checkpoint_every,
         on_divergence="skip",
         patience=config.patience,
+        output_post=config.output_post,
         device=device,
     )
 
@@ -284,6 +289,7 @@ def _rule_result(config, rule, meta: MetaLearner, test: dict[str, Any]) -> dict[
         "meta_test_diverged": test["diverged"],
         "theta_final": dict(zip(meta.terms, theta_mean, strict=True)),
         "theta_per_seed": final.tolist(),
+        "theta_end": meta.theta.detach().tolist(),
         "survivors": [t for t, v in zip(meta.terms, theta_mean, strict=True) if abs(v) > config.survival],
         "theta_trajectory": [r["theta"] for r in history],
         "train_accuracy": [sum(r["accuracy"]) / len(r["accuracy"]) for r in history],
@@ -299,7 +305,7 @@ def _finite_mean(values: list[float]) -> float:
 
 
 def _sweep(config, rule, theta, images, classes, device) -> dict[str, Any]:
-    """Meta-test accuracy of θ learned at the base setting, versus depth and versus shots."""
+    """Meta-test accuracy of the final θ learned at the base setting, versus depth and versus shots."""
     out: dict[str, Any] = {"depth": {}, "shots": {}}
     for depth in config.depths:
         meta = _meta_learner(config, rule, _sizes(config, config.depth_widths[: depth - 1]), device)
@@ -342,7 +348,7 @@ def run(config: MetaPlasticityConfig, run_dir: RunDir) -> dict[str, Any]:
             run_dir.save_checkpoint(done)
         for rule in config.sweep_rules:
             if rule not in done["sweeps"]:
-                theta = torch.tensor(done["rules"][rule]["theta_per_seed"], dtype=torch.float32, device=device)
+                theta = torch.tensor(done["rules"][rule]["theta_end"], dtype=torch.float32, device=device)
                 done["sweeps"][rule] = _sweep(config, rule, theta, images, test_classes, device)
                 run_dir.save_checkpoint(done)
     finally:
@@ -456,7 +462,8 @@ def _notes(config: MetaPlasticityConfig, results: dict[str, Any]) -> list[str]:
         f"Class-level split (seed {config.seed}): meta-training classes {results['classes']['meta_train']},"
         f" meta-test classes {results['classes']['meta_test']}. Every episode draws fresh support and query images,"
         " relabels its classes 0..N−1 and draws fresh Xavier W and B.",
-        f"Network {sizes}, softplus β = 10, no biases; {config.n_way}-way, K = {config.k_shot}, Q = {config.n_query};"
+        f"Network {sizes}, softplus β = 10, no biases, Oja's post at the output layer: {config.output_post};"
+        f" {config.n_way}-way, K = {config.k_shot}, Q = {config.n_query};"
         f" online inner loop (batch 1, one pass, {config.n_way * config.k_shot} steps); {config.episodes} meta-training"
         f" episodes ({config.meta_batch} per Adam step, lr {config.lr_meta:g}); θ₀ starts at {config.theta0_init:g},"
         f" other terms at 0; {config.meta_gradient} meta-gradient through the whole unroll; {config.seeds} seeds.",
