@@ -31,3 +31,17 @@ def test_full_size_task_matches_the_spec_table_at_step_1000(tmp_path):
     assert results["dw3/1"]["J"]["1000"] == pytest.approx(1.2e-6, rel=0.05)
     assert results["dw1/1"]["J"]["1000"] == pytest.approx(6.9e-4, rel=0.05)
     assert results["dw3/3"]["J"]["1000"] < 1e-12 < 1e-3 < results["dw1/3"]["J"]["1000"]
+
+
+def test_a_rule_whose_every_learning_rate_diverges_is_reported_not_crashed(tmp_path, monkeypatch):
+    def diverging(task, rule, lr, steps):
+        return {"loss": [1.0, 2.0, 3.0], "diverged_at": 3, "max_re_eig": None}
+
+    monkeypatch.setattr(fixedpoint_linear, "_train", diverging)
+    config = FixedPointLinearConfig(
+        n=20, m=10, rules=("dw1",), learning_rates=(1.0, 3.0), steps=5, angle_steps=1, slice_directions=1, grid_points=3
+    )
+    results = run_experiment(fixedpoint_linear.EXPERIMENT, config, tmp_path / "run").results
+    assert results["best"]["dw1"] == {"lr": None, "final_J": None, "diverged_at": {"1": 3, "3": 3}}
+    assert any("every η diverged (η = 1 at step 3, η = 3 at step 3)" in note for note in results["notes"])
+    assert any("every η diverged" in str(row.ours) for row in fixedpoint_linear.summarize(results))

@@ -197,7 +197,7 @@ def run(config: FixedPointLinearConfig, run_dir: RunDir) -> dict[str, Any]:
         f"Setup A: n = {config.n}, m = {config.m}, NumPy seed {config.task_seed} (draw order X, Ŵ, noise, W₀), G = I,"
         f" {config.steps} full-batch steps per rule and η, float64. J(W₀) at step 0 = {j0:.4g} (spec: {REFERENCE_J0}).",
         "Best η per rule (lowest final J): "
-        + ", ".join(f"{_NAMES[r]} η = {best[r]['lr']:g} → J = {best[r]['final_J']:.3g}" for r in config.rules)
+        + ", ".join(f"{_NAMES[r]} {_describe_best(best[r])}" for r in config.rules)
         + ".",
         f"Angles along training at η = {config.angle_lr:g} from a fresh W₀ (the spec does not state η): θ12 starts at"
         f" {t12[0]:.1f}° and ends at {t12[-1]:.1f}°; θ23 starts at {t23[0]:.2f}° and ends at {t23[-1]:.2g}°.",
@@ -218,13 +218,20 @@ def run(config: FixedPointLinearConfig, run_dir: RunDir) -> dict[str, Any]:
 
 
 def _best(curves: dict[str, Any], rule: str, config: FixedPointLinearConfig) -> dict[str, Any]:
-    finals = {
-        lr: curves[f"{rule}/{lr:g}"]["loss"][-1]
-        for lr in config.learning_rates
-        if curves[f"{rule}/{lr:g}"]["diverged_at"] is None
-    }
+    """The η with the lowest final J among those that did not diverge (lr None when every η diverged)."""
+    runs = {lr: curves[f"{rule}/{lr:g}"] for lr in config.learning_rates}
+    finals = {lr: c["loss"][-1] for lr, c in runs.items() if c["diverged_at"] is None}
+    if not finals:
+        return {"lr": None, "final_J": None, "diverged_at": {f"{lr:g}": c["diverged_at"] for lr, c in runs.items()}}
     lr = min(finals, key=finals.get)
     return {"lr": lr, "final_J": finals[lr]}
+
+
+def _describe_best(best: dict[str, Any]) -> str:
+    if best["lr"] is None:
+        steps = ", ".join(f"η = {lr} at step {step}" for lr, step in best["diverged_at"].items())
+        return f"every η diverged ({steps})"
+    return f"η = {best['lr']:g} → J = {best['final_J']:.3g}"
 
 
 def _plot_curves(config: FixedPointLinearConfig, curves: dict[str, Any], run_dir: RunDir) -> str:
@@ -294,7 +301,7 @@ def summarize(results: dict[str, Any]) -> list[ReportRow]:
         rows.append(
             ReportRow(
                 f"{_NAMES[rule]}: best η (final J after {results['steps']} steps)",
-                f"{best['lr']:g} ({best['final_J']:.3g})",
+                _describe_best(best),
                 None,
                 "",
             )

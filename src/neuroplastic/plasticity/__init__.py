@@ -32,15 +32,21 @@ from neuroplastic.plasticity.meta_episodes import EpisodeBatch, episode_batch, e
 from neuroplastic.plasticity.metagrad import META_GRADIENT_MODES, forward_gradient, reverse_gradient, unroll
 from neuroplastic.plasticity.module import learner_for, rule_backward
 from neuroplastic.plasticity.oja import gha, hebb, oja_single_neuron, oja_subspace, subspace_decay
-from neuroplastic.plasticity.rule import Rule, layer_updates
+from neuroplastic.plasticity.rule import LayerUpdate, Rule, factored_updates, layer_updates
 from neuroplastic.plasticity.terms import TERMS, Term
 
 __all__ = [
     "META_GRADIENT_MODES",
-    "TERMS",
     "EpisodeBatch",
-    "Learner",
     "MetaLearner",
+    "episode_batch",
+    "episode_stream",
+    "forward_gradient",
+    "reverse_gradient",
+    "unroll",
+    "TERMS",
+    "LayerUpdate",
+    "Learner",
     "PlasticState",
     "Rule",
     "StepResult",
@@ -48,9 +54,7 @@ __all__ = [
     "activation_norm",
     "angle",
     "effective_rank",
-    "episode_batch",
-    "episode_stream",
-    "forward_gradient",
+    "factored_updates",
     "gha",
     "hebb",
     "init_state",
@@ -61,13 +65,11 @@ __all__ = [
     "norm_ratio",
     "oja_single_neuron",
     "oja_subspace",
-    "reverse_gradient",
     "orthonormality_error",
     "row_norms",
     "rule_backward",
     "stack_states",
     "subspace_decay",
-    "unroll",
     "unstack_state",
     "update_gradient_angle",
     "vmap_dims",
