@@ -153,7 +153,9 @@ def test_a_diverging_replica_is_skipped_and_stops_the_run_after_patience_steps(i
         record = meta.step(batch)
         alone.step(type(batch)(*(_first(part) for part in batch)))
         assert record["skipped"] == [False, True]
-        assert record["theta"][0] == alone.history[-1]["theta"][0] and record["theta"][1][0] == 1e300
+        # a batch of 2 replicas vs 1: vectorised kernels may round their tails differently
+        assert record["theta"][0] == pytest.approx(alone.history[-1]["theta"][0], rel=1e-12, abs=0)
+        assert record["theta"][1][0] == 1e300
     assert not meta.optimizer.state[meta.theta]["exp_avg"][1].any()
     with pytest.raises(DivergenceError, match="step 2"):
         meta.step(batches[2][1])

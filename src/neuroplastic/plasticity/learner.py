@@ -45,8 +45,8 @@ class StepResult:
         return tuple(u.delta(w) for u, w in zip(self.updates, self.state.weights, strict=True))
 
     @property
-    def bias_deltas(self) -> tuple[torch.Tensor, ...]:
-        """Δb_ℓ for every layer (−θ₀ Σ_b e_ℓ)."""
+    def bias_deltas(self) -> tuple[torch.Tensor | None, ...]:
+        """Δb_ℓ for every layer (−θ₀ Σ_b e_ℓ); None entries for a network without biases."""
         return tuple(u.bias for u in self.updates)
 
 
@@ -98,7 +98,8 @@ class Learner:
 
     def _step(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor, *, inplace: bool) -> StepResult:
         s = self.signals(state, x, target, input_error=self.rule.needs_pre_error)
-        updates = factored_updates(self.rule, state.weights, self.effective_feedbacks(state), s)
+        fbs = self.effective_feedbacks(state)
+        updates = factored_updates(self.rule, state.weights, fbs, s, biases=state.biases is not None)
         weights = tuple(u.added_to(w, inplace=inplace) for u, w in zip(updates, state.weights, strict=True))
         biases = None
         if state.biases is not None:

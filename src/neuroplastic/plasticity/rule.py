@@ -59,7 +59,7 @@ class Rule:
 
 
 class LayerUpdate(NamedTuple):
-    """ΔW_ℓ = D + Lᵀ R in factored form, and Δb_ℓ.
+    """ΔW_ℓ = D + Lᵀ R in factored form, and Δb_ℓ (None when the network has no biases).
 
     D holds the dense terms, L and R the stacked thin factors (each may be None), so that W_ℓ + ΔW_ℓ costs one
     fused pass over W_ℓ (addmm / baddbmm) and no W-sized temporary.
@@ -68,7 +68,7 @@ class LayerUpdate(NamedTuple):
     dense: torch.Tensor | None
     left: torch.Tensor | None
     right: torch.Tensor | None
-    bias: torch.Tensor
+    bias: torch.Tensor | None
 
     def delta(self, weight: torch.Tensor) -> torch.Tensor:
         """ΔW_ℓ as one tensor shaped like ``weight``."""
@@ -101,10 +101,12 @@ def factored_updates(
     weights: Sequence[torch.Tensor],
     feedbacks: Sequence[torch.Tensor],
     signals: Signals,
+    *,
+    biases: bool = True,
 ) -> tuple[LayerUpdate, ...]:
     """The update of every layer from one forward and one feedback pass, in factored form.
 
-    ``feedbacks`` are the effective B_ℓ used for the errors (terms may read them).
+    ``feedbacks`` are the effective B_ℓ used for the errors (terms may read them); ``biases=False`` skips Δb_ℓ.
     """
     ys, es = signals
     n_layers = len(weights)
@@ -134,12 +136,18 @@ def factored_updates(
                 lefts[id(right)] = (left, right)
         left = right = None
         if lefts:
-            left = torch.cat([pair[0] for pair in lefts.values()], dim=-2) * scale
+            left = _scaled(torch.cat([pair[0] for pair in lefts.values()], dim=-2), scale)
             right = torch.cat([pair[1] for pair in lefts.values()], dim=-2)
-        theta0 = rule.theta("pseudo_grad", l, n_layers) if "pseudo_grad" in rule.coefficients else 0.0
-        bias = -theta0 * es[l + 1].sum(-2) * scale
-        updates.append(LayerUpdate(None if dense is None else dense * scale, left, right, bias))
+        bias = None
+        if biases:
+            theta0 = rule.theta("pseudo_grad", l, n_layers) if "pseudo_grad" in rule.coefficients else 0.0
+            bias = _scaled(-theta0 * es[l + 1].sum(-2), scale)
+        updates.append(LayerUpdate(None if dense is None else _scaled(dense, scale), left, right, bias))
     return tuple(updates)
+
+
+def _scaled(t: torch.Tensor, scale: float) -> torch.Tensor:
+    return t if scale == 1.0 else t * scale
 
 
 def layer_updates(
