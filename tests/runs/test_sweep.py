@@ -148,7 +148,7 @@ def test_cancelled_array_task_is_resubmitted_and_finished_runs_are_not_repeated(
 
     executor = SlurmExecutor(partition=slurm_cluster, time_min=5, poll_s=0.2, squeue_every_s=0.5)
     out = tmp_path / "sweep"
-    grid = ["steps=10,2000"]  # the second run lasts long enough (> 1 s) to be cancelled while it runs
+    grid = ["steps=10,20000"]  # the second run lasts long enough (≈ 6 s on an idle 2-core CPU) to be cancelled
     driver = threading.Thread(target=sweep, args=(executor, out, grid, "0"))
     driver.start()
     wait_for(lambda: len(submitted_jobs(out)) == 2, 60, "the array to be submitted")
