@@ -97,18 +97,7 @@ def conditions(config: ReservoirLesionsConfig) -> dict[str, tuple[str, Switches]
 def _test_kept(sim: Simulation, trained: dict[str, Any], replay: Any, config: ReservoirLesionsConfig) -> dict:
     """Deviations with the exploratory pathway kept at test (W₂ r, no exploration noise), both protocols."""
     sim.readout.keep_exploratory = True
-    deviations = {}
-    for protocol, feedback in (("authors", "replay"), ("closed_loop", "closed_loop")):
-        sim.restore(trained)
-        trace = sim.run(
-            config.test_trials * config.period,
-            learn=False,
-            feedback=feedback,
-            replay=replay if feedback == "replay" else None,
-            record_every=config.period,
-        )
-        deviations[f"kept/{protocol}"] = trace.deviation.tolist()
-    return deviations
+    return _test_both_protocols(sim, trained, replay, config, learn=False, label="kept")
 
 
 def _test_kept_learning(sim: Simulation, trained: dict[str, Any], replay: Any, config: ReservoirLesionsConfig) -> dict:
@@ -119,18 +108,26 @@ def _test_kept_learning(sim: Simulation, trained: dict[str, Any], replay: Any, c
     readout = sim.readout
     readout.keep_exploratory, mastery = True, readout.config
     readout.config = replace(mastery, theta=1e-12)  # the gate stays shut: W₁ is frozen
+    deviations = _test_both_protocols(sim, trained, replay, config, learn=True, label="kept_learning")
+    readout.config = mastery
+    return deviations
+
+
+def _test_both_protocols(
+    sim: Simulation, trained: dict[str, Any], replay: Any, config: ReservoirLesionsConfig, *, learn: bool, label: str
+) -> dict:
+    """Test trials from the trained state under the authors' (replayed) and the closed-loop protocol."""
     deviations = {}
     for protocol, feedback in (("authors", "replay"), ("closed_loop", "closed_loop")):
         sim.restore(trained)
         trace = sim.run(
             config.test_trials * config.period,
-            learn=True,
+            learn=learn,
             feedback=feedback,
             replay=replay if feedback == "replay" else None,
             record_every=config.period,
         )
-        deviations[f"kept_learning/{protocol}"] = trace.deviation.tolist()
-    readout.config = mastery
+        deviations[f"{label}/{protocol}"] = trace.deviation.tolist()
     return deviations
 
 
