@@ -81,3 +81,15 @@ def test_config_validation():
         MetaPlasticityConfig(output_post="both")
     with pytest.raises(ValueError, match="depths"):
         MetaPlasticityConfig(depths=(1, 2))
+
+
+def test_oja_init_starts_theta_oja_only_in_rules_with_an_oja_term():
+    from neuroplastic.experiments.meta_plasticity import _meta_learner
+
+    config = replace(MetaPlasticityConfig.quick(), oja_init=0.004, theta0_init=0.02)
+    for rule in ("fa_oja", "fa_bio", "fa_ehebb"):
+        meta = _meta_learner(config, rule, [784, 8, 3], "cpu")
+        start = dict(zip(meta.terms, meta.theta[0].tolist()))
+        assert start["pseudo_grad"] == pytest.approx(0.02)
+        assert start.get("oja", 0.0) == pytest.approx(0.004 if "oja" in meta.terms else 0.0)
+        assert all(v == 0 for name, v in start.items() if name not in ("pseudo_grad", "oja"))

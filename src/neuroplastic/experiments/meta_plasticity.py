@@ -66,6 +66,7 @@ class MetaPlasticityConfig(ExperimentConfig):
     ``depths`` count weight layers; a depth-d net uses the first d − 1 of ``depth_widths``. ``l1`` applies to
     the pool rule only. ``survival`` is the |θ_r| (mean of the last fifth of meta-training) a term must keep.
     ``output_post``: what terms reading y_ℓ (Oja) see at the output layer (released code: softmax).
+    ``oja_init``: θ_Oja's starting value in rules with an Oja term (0 in the paper's setting as we read it).
     A seed whose inner loop diverges skips that meta-training step (counted); ``patience`` skips in a row stop the run.
     """
 
@@ -81,6 +82,7 @@ class MetaPlasticityConfig(ExperimentConfig):
     seeds: int = 5
     lr_meta: float = 1e-3
     theta0_init: float = 1e-3
+    oja_init: float = 0.0
     l1: float = 1e-3
     survival: float = 1e-3
     output_post: Literal["softmax", "logits", "excluded"] = "softmax"
@@ -199,7 +201,7 @@ def _meta_learner(config: MetaPlasticityConfig, rule: str, sizes: list[int], dev
         terms=terms,
         l1=config.l1 if rule == "fa_pool" else 0.0,
         lr=config.lr_meta,
-        theta_init={"pseudo_grad": config.theta0_init},
+        theta_init={"pseudo_grad": config.theta0_init} | ({"oja": config.oja_init} if "oja" in terms else {}),
         replicas=config.seeds,
         meta_gradient=config.meta_gradient,
         checkpoint_every=config.checkpoint_every,
@@ -466,7 +468,8 @@ def _notes(config: MetaPlasticityConfig, results: dict[str, Any]) -> list[str]:
         f" {config.n_way}-way, K = {config.k_shot}, Q = {config.n_query};"
         f" online inner loop (batch 1, one pass, {config.n_way * config.k_shot} steps); {config.episodes} meta-training"
         f" episodes ({config.meta_batch} per Adam step, lr {config.lr_meta:g}); θ₀ starts at {config.theta0_init:g},"
-        f" other terms at 0; {config.meta_gradient} meta-gradient through the whole unroll; {config.seeds} seeds.",
+        f" θ_Oja at {config.oja_init:g}, other terms at 0; {config.meta_gradient} meta-gradient through the whole"
+        f" unroll; {config.seeds} seeds.",
         f"Meta-test: {config.test_episodes} episodes per seed from the held-out classes, the same tasks for every rule;"
         f" accuracy is the query accuracy after the online pass, mean over seeds with a 95% bootstrap interval"
         f" ({config.bootstrap} resamples of the seeds).",
