@@ -286,68 +286,23 @@ def run(config: OjaOnlineConfig, run_dir: RunDir) -> dict[str, Any]:
             run_dir.save_checkpoint({"completed": done})
         return done[key]
 
+    def compare(name: str, hidden: tuple[int, ...], chosen: dict, gain: float, steps: int) -> dict[str, Any]:
+        """Test accuracy of every method, all seeds, on ``name``'s test split."""
+        data = data_for(name)
+        runs = _methods(config, data, hidden, chosen, gain, steps, data.test_x, data.test_y, device, seeds)
+        return {m: _summary(r) for m, r in runs.items()}
+
     for name in config.datasets:
         tuned = phase(f"{name}/tune", lambda n=name: _tune(config, data_for(n), device))
-        phase(
-            f"{name}/online",
-            lambda n=name, t=tuned: {
-                m: _summary(r)
-                for m, r in _methods(
-                    config,
-                    data_for(n),
-                    config.hidden,
-                    t["chosen"],
-                    1.0,
-                    config.n_train,
-                    data_for(n).test_x,
-                    data_for(n).test_y,
-                    device,
-                    seeds,
-                ).items()
-            },
-        )
+        phase(f"{name}/online", lambda n=name, t=tuned: compare(n, config.hidden, t["chosen"], 1.0, config.n_train))
     first = config.datasets[0]
     chosen = done[f"{first}/tune"]["chosen"]
     steps = min(config.sweep_samples, config.n_train)
     for depth in config.depths:
         hidden = (config.depth_width,) * depth
-        phase(
-            f"{first}/depth/{depth}",
-            lambda h=hidden: {
-                m: _summary(r)
-                for m, r in _methods(
-                    config,
-                    data_for(first),
-                    h,
-                    chosen,
-                    1.0,
-                    steps,
-                    data_for(first).test_x,
-                    data_for(first).test_y,
-                    device,
-                    seeds,
-                ).items()
-            },
-        )
+        phase(f"{first}/depth/{depth}", lambda h=hidden: compare(first, h, chosen, 1.0, steps))
     for gain in config.init_scales:
-        phase(
-            f"{first}/init/{gain:g}",
-            lambda g=gain: {
-                m: _summary(r)
-                for m, r in _methods(
-                    config,
-                    data_for(first),
-                    config.hidden,
-                    chosen,
-                    g,
-                    steps,
-                    data_for(first).test_x,
-                    data_for(first).test_y,
-                    device,
-                    seeds,
-                ).items()
-            },
-        )
+        phase(f"{first}/init/{gain:g}", lambda g=gain: compare(first, config.hidden, chosen, g, steps))
     results = _assemble(config, done)
     results["figures"] = _plot(config, results, run_dir)
     results["notes"] = _notes(config, results, datasets)
