@@ -12,23 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from functools import partial
 
 import torch
+from timing import median_seconds  # benchmarks/timing.py
 
 from neuroplastic.fixedpoint import FixedPointRNN, euclidean, reparam, reparam_v4
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def loop_dw1(W, rates, gains, delta):

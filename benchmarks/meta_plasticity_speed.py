@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
+from timing import median_seconds  # benchmarks/timing.py
 
 from neuroplastic.plasticity import EpisodeBatch, MetaLearner, init_state, stack_states
 
@@ -46,12 +45,7 @@ def seconds_per_episode(batch: int, repeats: int, mode: str = "reverse") -> floa
     """Median over ``repeats`` of (one meta-gradient on ``batch`` episodes) / ``batch``."""
     meta = MetaLearner(SIZES, terms=list(TERMS), theta_init=TERMS, meta_gradient=mode)
     data = episodes(batch, 250)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        meta.meta_gradient(data)
-        times.append((time.perf_counter() - start) / batch)
-    return statistics.median(times)
+    return median_seconds(lambda: meta.meta_gradient(data), repeats, warmup=0) / batch
 
 
 def measure_memory(mode: str, steps: int) -> None:

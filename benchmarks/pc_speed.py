@@ -8,27 +8,15 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
 
 import torch
+from timing import median_seconds  # benchmarks/timing.py
 from torch import nn
 
 from neuroplastic import pc
 from neuroplastic.pc.models import pc_mlp, rosenbaum2022_mnist_cnn
 
 CE = nn.functional.cross_entropy
-
-
-def time_steps(step, repeats: int) -> float:
-    for _ in range(3):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -59,7 +47,7 @@ def main() -> None:
 
             return step
 
-        base = time_steps(bp_step, args.repeats)
+        base = median_seconds(bp_step, args.repeats, warmup=3)
         print(f"\n{name}: backprop step {base * 1e3:.2f} ms")
         settings = {
             "exact": {"mode": "exact"},
@@ -68,7 +56,7 @@ def main() -> None:
             "strict eta=0.1 n=20": {"mode": "strict", "eta": 0.1, "n": 20},
         }
         for label, kwargs in settings.items():
-            t = time_steps(pc_step(**kwargs), args.repeats)
+            t = median_seconds(pc_step(**kwargs), args.repeats, warmup=3)
             print(f"  {label:<28} {t * 1e3:8.2f} ms  {t / base:5.2f}x backprop")
 
 

@@ -13,24 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import torch
+from timing import median_seconds  # benchmarks/timing.py
 
 from neuroplastic.plasticity import Learner, Rule, init_state, map_state, stack_states, vmap_dims
 
 SIZES = [784, 170, 130, 100, 70, 10]
-
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

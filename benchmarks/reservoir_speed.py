@@ -19,6 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 import torch
+from timing import median_seconds  # benchmarks/timing.py
 
 from neuroplastic.reservoir import Reservoir, Simulation, Supertrex, preset
 
@@ -35,17 +36,6 @@ def torch_rate(seeds: int, steps: int, gate_open: bool, dtype: torch.dtype, thre
     tick = time.perf_counter()
     sim.run(steps, learn=True, record_every=steps)
     return steps / (time.perf_counter() - tick)
-
-
-def median_time(fn, repeats: int) -> float:
-    """Median seconds of ``fn()`` over ``repeats`` calls (after two warm-up calls)."""
-    fn(), fn()
-    times = []
-    for _ in range(repeats):
-        tick = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - tick)
-    return float(np.median(times))
 
 
 def kernel_times(seeds: int, dtype: torch.dtype) -> dict[str, float]:
@@ -65,10 +55,10 @@ def kernel_times(seeds: int, dtype: torch.dtype) -> dict[str, float]:
             st.inverse.update_(st.W, r, error, 1e-12)
 
     return {
-        "drive": median_time(lambda: net.step_(x, r, z, noisy=False), 200),
-        "P r": median_time(lambda: torch.bmm(st.P, r.unsqueeze(2)), 20),
-        "rank-1": median_time(lambda: st.P.baddbmm_(k, k.transpose(1, 2), alpha=-1e-12), 20),
-        "deferred RLS": median_time(deferred, 3) / 32,
+        "drive": median_seconds(lambda: net.step_(x, r, z, noisy=False), 200, warmup=2),
+        "P r": median_seconds(lambda: torch.bmm(st.P, r.unsqueeze(2)), 20, warmup=2),
+        "rank-1": median_seconds(lambda: st.P.baddbmm_(k, k.transpose(1, 2), alpha=-1e-12), 20, warmup=2),
+        "deferred RLS": median_seconds(deferred, 3, warmup=2) / 32,
     }
 
 
