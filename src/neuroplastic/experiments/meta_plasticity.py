@@ -19,6 +19,7 @@ import torch
 
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.threads import torch_threads
 from neuroplastic.data import DataUnavailableError, EpisodeSampler, LabelledImages, split_classes
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.experiments.datasets import load_split
@@ -336,9 +337,7 @@ def run(config: MetaPlasticityConfig, run_dir: RunDir) -> dict[str, Any]:
             f" {config.n_way} meta-training classes"
         )
     train_classes, test_classes = split_classes(classes, config.meta_test_classes, seed=config.seed)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # batch-1 inner steps: intra-op threads only add contention
-    try:
+    with torch_threads(1):  # batch-1 inner steps: intra-op threads only add contention
         for rule in config.rules:
             if rule in done["rules"]:
                 continue
@@ -353,8 +352,6 @@ def run(config: MetaPlasticityConfig, run_dir: RunDir) -> dict[str, Any]:
                 theta = torch.tensor(done["rules"][rule]["theta_end"], dtype=torch.float32, device=device)
                 done["sweeps"][rule] = _sweep(config, rule, theta, images, test_classes, device)
                 run_dir.save_checkpoint(done)
-    finally:
-        torch.set_num_threads(threads)
     results = {
         "data": source,
         "classes": {"meta_train": train_classes, "meta_test": test_classes},

@@ -11,10 +11,8 @@ feedback mode run as one batched computation (a leading network dimension).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,6 +22,7 @@ from torch.nn import functional as F
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.mlp import Activation, mlp
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.threads import torch_threads
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.experiments.datasets import load_train_test
 from neuroplastic.feedback.errors import forward
@@ -133,17 +132,6 @@ def _accuracy(weights, x, y, config: OjaOnlineConfig, chunk: int = 2000) -> torc
     return torch.where(finite, correct / len(x), torch.full_like(correct, 0.1))
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Batch-1 steps are too small for intra-op threads; on a busy CPU they make each step ~100× slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 @torch.no_grad()
 def _online(
     config: OjaOnlineConfig,
@@ -171,7 +159,7 @@ def _online(
     orders = torch.stack([torch.randperm(len(data.train_x), generator=make_generator(s, 2))[:steps] for _, s in combos])
     orders = orders.to(device)
     diverged_at = [None] * len(combos)
-    with _one_thread():
+    with torch_threads(1):
         state = _stream(learner, state, data, orders, steps, diverged_at)
     accuracy = _accuracy(state.weights, eval_x, eval_y, config)
     return [
@@ -196,7 +184,7 @@ def _stream(learner, state, data, orders, steps, diverged_at):
 def _adam(config, data, hidden, seeds, gain, steps, eval_x, eval_y, device) -> list[dict[str, Any]]:
     """Mini-batch Adam, one pass over the same number of samples (the engineering-tricks reference)."""
     out = []
-    with _one_thread():
+    with torch_threads(1):
         for seed in seeds:
             out.append(_adam_one(config, data, hidden, seed, gain, steps, eval_x, eval_y, device))
     return out

@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 import torch
 
 from neuroplastic.core.divergence import check_finite
+from neuroplastic.core.threads import torch_threads
 from neuroplastic.reservoir.network import Reservoir
 from neuroplastic.reservoir.noise import CHUNK
 from neuroplastic.reservoir.tasks import Task
@@ -105,13 +106,8 @@ class Simulation:
         CPU threads (default 1: its many small operations, the sparse J r above all, run slower with more threads,
         and much slower on a busy machine); None keeps torch's setting.
         """
-        previous = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        try:
+        with torch_threads(self.threads):
             return self._run(steps, learn, feedback, replay, record_every, keep_outputs)
-        finally:
-            torch.set_num_threads(previous)
 
     def _run(
         self,
