@@ -118,6 +118,52 @@ def test_meta_training_raises_the_learning_rate_and_the_query_accuracy(images):
     assert len(after["orthonormality"][0]) == 2 and min(after["orthonormality"][0]) > 0
 
 
+def test_nonnegative_terms_are_projected_onto_zero_and_the_others_stay_free(images):
+    start = {"pseudo_grad": 0.05, "ehebb": 0.005, "oja": 0.005}
+    meta = MetaLearner(SIZES, terms=list(start), theta_init=start, nonnegative=["oja"], lr=1e-2, dtype=torch.float64)
+    batch = next(stream(images, range(6)))
+    _, ce, final = meta.meta_gradient(batch)
+    push = torch.tensor([[-1.0, 1.0, 1.0]], dtype=torch.float64)  # θ₀ up, eHebb and Oja down
+    meta.meta_gradient = lambda _: (push, ce, final)
+    for step in range(3):
+        theta = meta.step(batch)["theta"][0]
+        # Adam's first steps move each θ_r by ≈ lr = 0.01 against the sign of its gradient
+        assert theta[0] == pytest.approx(0.05 + 0.01 * (step + 1), rel=1e-6)
+        assert theta[1] == pytest.approx(0.005 - 0.01 * (step + 1), rel=1e-6)
+        assert theta[2] == 0.0
+    with pytest.raises(ValueError, match="nonnegative"):
+        MetaLearner(SIZES, terms=["pseudo_grad"], nonnegative=["oja"])
+    with pytest.raises(ValueError, match="nonnegative"):
+        MetaLearner(SIZES, terms=["pseudo_grad", "oja"], theta_init={"oja": -0.1}, nonnegative=["oja"])
+
+
+def test_clip_value_feeds_adam_the_elementwise_clipped_meta_gradient(images):
+    batch = next(stream(images, range(6)))
+    pushes = [[[1.0, -2.0]], [[1e6, -3.0]], [[-1e8, 4.0]]]
+
+    def trajectory(clip_value):
+        meta = MetaLearner(SIZES, terms=["pseudo_grad", "oja"], clip_value=clip_value, lr=1e-2, dtype=torch.float64)
+        _, ce, final = meta.meta_gradient(batch)
+        thetas = []
+        for push in pushes:
+            meta.meta_gradient = lambda _, push=push: (torch.tensor(push, dtype=torch.float64), ce, final)
+            thetas.append(meta.step(batch)["theta"][0])
+        return thetas
+
+    theta = torch.tensor([[1e-3, 0.0]], dtype=torch.float64, requires_grad=True)
+    adam = torch.optim.Adam([theta], lr=1e-2)
+    expected = []
+    for push in pushes:
+        theta.grad = torch.tensor(push, dtype=torch.float64).clamp(-10.0, 10.0)
+        adam.step()
+        expected.append(theta.detach()[0].tolist())
+    expected = torch.tensor(expected, dtype=torch.float64)
+    torch.testing.assert_close(torch.tensor(trajectory(10.0), dtype=torch.float64), expected, rtol=1e-12, atol=0)
+    assert not torch.allclose(torch.tensor(trajectory(None), dtype=torch.float64), expected, rtol=1e-3)
+    with pytest.raises(ValueError, match="clip_value"):
+        MetaLearner(SIZES, clip_value=0.0)
+
+
 def test_bad_input_is_refused_with_a_clear_error(images):
     with pytest.raises(ValueError, match="ReLU"):
         MetaLearner(SIZES, activation="relu")

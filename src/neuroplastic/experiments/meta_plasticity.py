@@ -24,6 +24,7 @@ from neuroplastic.data import DataUnavailableError, EpisodeSampler, LabelledImag
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.experiments.datasets import load_split
 from neuroplastic.plasticity import MetaLearner, episode_stream
+from neuroplastic.plasticity.terms import TERMS
 from neuroplastic.runs.bootstrap import bootstrap_ci
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
@@ -68,6 +69,10 @@ class MetaPlasticityConfig(ExperimentConfig):
     the pool rule only. ``survival`` is the |θ_r| (mean of the last fifth of meta-training) a term must keep.
     ``output_post``: what terms reading y_ℓ (Oja) see at the output layer (released code: softmax).
     ``oja_init``: θ_Oja's starting value in rules with an Oja term (0 in the paper's setting as we read it).
+    ``nonnegative``: terms whose θ_r is projected onto θ_r ≥ 0 after every Adam step, in the rules that have
+    them. Default Oja: early in meta-training, while θ₀ is small, Oja only hurts, and a θ_Oja pushed below 0
+    (anti-Oja) silences the softplus units, where the meta-gradient vanishes for good; set ``()`` for the free θ.
+    ``clip_value`` > 0 clips each entry of the meta-gradient to ±clip_value before Adam (0: no clipping).
     A seed whose inner loop diverges skips that meta-training step (counted); ``patience`` skips in a row stop the run.
     """
 
@@ -84,6 +89,8 @@ class MetaPlasticityConfig(ExperimentConfig):
     lr_meta: float = 1e-3
     theta0_init: float = 1e-3
     oja_init: float = 0.0
+    nonnegative: tuple[str, ...] = ("oja",)
+    clip_value: float = 0.0
     l1: float = 1e-3
     survival: float = 1e-3
     output_post: Literal["softmax", "logits", "excluded"] = "softmax"
@@ -128,6 +135,11 @@ class MetaPlasticityConfig(ExperimentConfig):
             raise ValueError("lr_meta and theta0_init must be > 0, l1 and survival >= 0")
         if self.output_post not in ("softmax", "logits", "excluded"):
             raise ValueError(f"output_post must be softmax, logits or excluded, got {self.output_post!r}")
+        if set(self.nonnegative) - set(TERMS) or (self.oja_init < 0 and "oja" in self.nonnegative):
+            raise ValueError(
+                f"nonnegative must name terms of {sorted(TERMS)} (with oja_init >= 0 when it names oja),"
+                f" got {list(self.nonnegative)}"
+            )
         if min(self.depths, default=2) < 2 or len(self.depth_widths) < max(self.depths, default=2) - 1:
             raise ValueError("depths must be >= 2 and depth_widths must list max(depths) − 1 widths")
         if min(self.shots, default=1) < 1 or min(self.hidden, default=1) < 1 or self.synthetic_size < 0:
@@ -203,6 +215,8 @@ def _meta_learner(config: MetaPlasticityConfig, rule: str, sizes: list[int], dev
         l1=config.l1 if rule == "fa_pool" else 0.0,
         lr=config.lr_meta,
         theta_init={"pseudo_grad": config.theta0_init} | ({"oja": config.oja_init} if "oja" in terms else {}),
+        nonnegative=[name for name in config.nonnegative if name in terms],
+        clip_value=config.clip_value or None,
         replicas=config.seeds,
         meta_gradient=config.meta_gradient,
         checkpoint_every=config.checkpoint_every,
@@ -466,7 +480,12 @@ def _notes(config: MetaPlasticityConfig, results: dict[str, Any]) -> list[str]:
         f" online inner loop (batch 1, one pass, {config.n_way * config.k_shot} steps); {config.episodes} meta-training"
         f" episodes ({config.meta_batch} per Adam step, lr {config.lr_meta:g}); θ₀ starts at {config.theta0_init:g},"
         f" θ_Oja at {config.oja_init:g}, other terms at 0; {config.meta_gradient} meta-gradient through the whole"
-        f" unroll; {config.seeds} seeds.",
+        f" unroll; {config.seeds} seeds."
+        + (
+            f" θ of {list(config.nonnegative)} is projected onto ≥ 0 after every Adam step."
+            if config.nonnegative
+            else " Every θ is free in sign."
+        ),
         f"Meta-test: {config.test_episodes} episodes per seed from the held-out classes, the same tasks for every rule;"
         f" accuracy is the query accuracy after the online pass, mean over seeds with a 95% bootstrap interval"
         f" ({config.bootstrap} resamples of the seeds).",

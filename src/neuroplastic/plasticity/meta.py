@@ -38,7 +38,12 @@ class MetaLearner:
 
     ``meta_gradient``: ``reverse``, ``checkpoint`` (reverse mode recomputing every ``checkpoint_every`` steps) or
     ``forward`` (jvp, one tangent per term). θ starts at ``theta_init`` (default θ_pseudo_grad = 1e-3, the
-    released code's ``--a``, every other term 0). Hidden σ must be smooth (softplus or tanh): the meta-gradient
+    released code's ``--a``, every other term 0). ``nonnegative`` names terms whose θ_r is projected onto θ_r ≥ 0
+    after every Adam step (e.g. ``("oja",)``: a negative θ_Oja is anti-Oja, which silences softplus units, and
+    the meta-gradient vanishes there). ``clip_value`` = c clips each entry of θ's meta-gradient to [−c, c] before
+    Adam (as ``torch.nn.utils.clip_grad_value_``): through a long unroll the per-episode meta-gradient is heavy-
+    tailed (rare episodes near the inner loop's stability edge give 10⁴–10⁸ where most give 10–10³), and one such
+    outlier would steer Adam for the next ~10 steps. Hidden σ must be smooth (softplus or tanh): the meta-gradient
     differentiates σ′, and ReLU has σ″ = 0. ``on_divergence``: see `step`.
     """
 
@@ -51,6 +56,8 @@ class MetaLearner:
         l1: float = 0.0,
         lr: float = 1e-3,
         theta_init: Mapping[str, float] | None = None,
+        nonnegative: Sequence[str] = (),
+        clip_value: float | None = None,
         replicas: int = 1,
         meta_gradient: MetaGradientMode = "reverse",
         checkpoint_every: int = 25,
@@ -74,6 +81,10 @@ class MetaLearner:
         init = {"pseudo_grad": 1e-3, **(theta_init or {})}
         if set(init) - set(terms) - {"pseudo_grad"}:
             raise ValueError(f"theta_init names terms not in {terms}: {sorted(set(init) - set(terms))}")
+        if set(nonnegative) - set(terms) or any(init.get(name, 0.0) < 0 for name in nonnegative):
+            raise ValueError(f"nonnegative must name terms of {terms} whose θ starts >= 0, got {list(nonnegative)}")
+        if clip_value is not None and not clip_value > 0:
+            raise ValueError(f"clip_value must be > 0 or None, got {clip_value}")
         if meta_gradient not in META_GRADIENT_MODES:
             raise ValueError(f"meta_gradient must be one of {', '.join(META_GRADIENT_MODES)}, got {meta_gradient!r}")
         if replicas < 1 or checkpoint_every < 1 or patience < 1 or not lr > 0 or l1 < 0:
@@ -88,6 +99,8 @@ class MetaLearner:
         row = [float(init.get(name, 0.0)) for name in terms]
         self.theta = torch.tensor([row] * replicas, dtype=dtype, device=device, requires_grad=True)
         self.optimizer = torch.optim.Adam([self.theta], lr=lr)
+        self.nonnegative = [terms.index(name) for name in nonnegative]
+        self.clip_value = clip_value
         self.on_divergence, self.patience = on_divergence, patience
         self.skips = torch.zeros(replicas, dtype=torch.int64, device=device)
         self.steps = 0
@@ -146,7 +159,10 @@ class MetaLearner:
                 torch.where(diverged, torch.inf, ce), step=self.steps, what="meta-training query loss", hint=hint
             )
         theta = self.theta.detach()
-        self.theta.grad = torch.where(diverged.unsqueeze(-1), 0.0, grad + self.l1 * torch.sign(theta))
+        grad = grad + self.l1 * torch.sign(theta)
+        if self.clip_value is not None:
+            grad = grad.clamp(-self.clip_value, self.clip_value)
+        self.theta.grad = torch.where(diverged.unsqueeze(-1), 0.0, grad)
         record = {
             "step": self.steps,
             "query_loss": ce.tolist(),
@@ -156,6 +172,8 @@ class MetaLearner:
         }
         kept = self._adam_rows(diverged)
         self.optimizer.step()
+        with torch.no_grad():
+            self.theta[:, self.nonnegative] = self.theta[:, self.nonnegative].clamp(min=0.0)
         self._restore_rows(diverged, kept)
         self.steps += 1
         record["theta"] = self.theta.detach().tolist()
