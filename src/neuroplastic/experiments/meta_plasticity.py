@@ -493,6 +493,11 @@ def _notes(config: MetaPlasticityConfig, results: dict[str, Any]) -> list[str]:
             f" θ of {list(config.nonnegative)} is projected onto ≥ 0 after every Adam step."
             if config.nonnegative
             else " Every θ is free in sign."
+        )
+        + (
+            f" Each entry of the meta-gradient is clipped to ±{config.clip_value:g} before Adam."
+            if config.clip_value
+            else " The meta-gradient is not clipped."
         ),
         f"Meta-test: {config.test_episodes} episodes per seed from the held-out classes, the same tasks for every rule,"
         " with each seed's θ averaged over the last fifth of its meta-training (Polyak averaging: single-episode"
