@@ -207,6 +207,31 @@ def test_a_diverging_replica_is_skipped_and_stops_the_run_after_patience_steps(i
         meta.step(batches[2][1])
 
 
+def test_shrink_moves_a_diverged_replica_towards_zero_with_the_clipped_barrier_gradient(images):
+    batch = next(stream(images, range(6), seeds=(0, 1)))
+    start = {"pseudo_grad": 0.05, "ehebb": -0.02, "oja": 0.01}
+    options = {"terms": list(start), "theta_init": start, "replicas": 2, "lr": 1e-3, "dtype": torch.float64}
+    meta = MetaLearner(SIZES, on_divergence="shrink", clip_value=5.0, patience=3, **options)
+    grad, ce, final = meta.meta_gradient(batch)
+    ce = ce.clone()
+    ce[1] = torch.nan
+    meta.meta_gradient = lambda _: (grad, ce, final)
+    skip = MetaLearner(SIZES, on_divergence="skip", clip_value=5.0, **options)
+    skip.meta_gradient = meta.meta_gradient
+    for step in range(2):
+        record = meta.step(batch)
+        assert record["skipped"] == [False, True]
+        assert record["theta"][0] == skip.step(batch)["theta"][0]  # the healthy replica is unaffected
+        # Adam on a constant gradient 5·sign(θ): θ_r moves by lr = 1e-3 a step towards 0
+        expected = [0.05 - 1e-3 * (step + 1), -0.02 + 1e-3 * (step + 1), 0.01 - 1e-3 * (step + 1)]
+        assert record["theta"][1] == pytest.approx(expected, rel=1e-9)
+        assert skip.history[-1]["theta"][1] == pytest.approx(list(start.values()))
+    with pytest.raises(DivergenceError, match="step 2"):
+        meta.step(batch)
+    with pytest.raises(ValueError, match="clip_value"):
+        MetaLearner(SIZES, on_divergence="shrink")
+
+
 def _first(part):
     if isinstance(part, torch.Tensor):
         return part[:1]

@@ -73,7 +73,10 @@ class MetaPlasticityConfig(ExperimentConfig):
     them. Default Oja: early in meta-training, while θ₀ is small, Oja only hurts, and a θ_Oja pushed below 0
     (anti-Oja) silences the softplus units, where the meta-gradient vanishes for good; set ``()`` for the free θ.
     ``clip_value`` > 0 clips each entry of the meta-gradient to ±clip_value before Adam (0: no clipping).
-    A seed whose inner loop diverges skips that meta-training step (counted); ``patience`` skips in a row stop the run.
+    ``on_divergence``: what a seed whose inner loop diverged does on that meta-training step (counted): ``shrink``
+    steps every θ_r towards 0 with the clipped gradient ±clip_value (the edge of stability acts as a barrier),
+    ``skip`` leaves θ as it was (which hides the edge: θ drifts across it again); ``patience`` such steps in a
+    row stop the run.
     """
 
     data: DataChoice = "auto"
@@ -91,6 +94,7 @@ class MetaPlasticityConfig(ExperimentConfig):
     oja_init: float = 0.0
     nonnegative: tuple[str, ...] = ("oja",)
     clip_value: float = 100.0
+    on_divergence: Literal["skip", "shrink"] = "shrink"
     l1: float = 1e-3
     survival: float = 1e-3
     output_post: Literal["softmax", "logits", "excluded"] = "softmax"
@@ -135,6 +139,8 @@ class MetaPlasticityConfig(ExperimentConfig):
             raise ValueError("lr_meta and theta0_init must be > 0, l1 and survival >= 0")
         if self.output_post not in ("softmax", "logits", "excluded"):
             raise ValueError(f"output_post must be softmax, logits or excluded, got {self.output_post!r}")
+        if self.on_divergence == "shrink" and not self.clip_value > 0:
+            raise ValueError("on_divergence=shrink steps with ±clip_value: set clip_value > 0 (or on_divergence=skip)")
         if set(self.nonnegative) - set(TERMS) or (self.oja_init < 0 and "oja" in self.nonnegative):
             raise ValueError(
                 f"nonnegative must name terms of {sorted(TERMS)} (with oja_init >= 0 when it names oja),"
@@ -220,7 +226,7 @@ def _meta_learner(config: MetaPlasticityConfig, rule: str, sizes: list[int], dev
         replicas=config.seeds,
         meta_gradient=config.meta_gradient,
         checkpoint_every=config.checkpoint_every,
-        on_divergence="skip",
+        on_divergence=config.on_divergence,
         patience=config.patience,
         output_post=config.output_post,
         device=device,
@@ -517,7 +523,8 @@ def _notes(config: MetaPlasticityConfig, results: dict[str, Any]) -> list[str]:
     ]
     skipped = {rule: sum(r["skipped_steps"]) for rule, r in results["rules"].items() if sum(r["skipped_steps"])}
     notes.append(
-        f"Meta-training steps skipped because the inner loop diverged (NaN/inf), summed over seeds: {skipped}."
+        f"Meta-training steps whose inner loop diverged (NaN/inf), summed over seeds: {skipped}; on each, θ was"
+        + (" stepped towards 0 (on_divergence=shrink)." if config.on_divergence == "shrink" else " left as it was.")
         if skipped
         else "No inner loop diverged during meta-training."
     )

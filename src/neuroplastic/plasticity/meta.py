@@ -65,7 +65,7 @@ class MetaLearner:
         beta: float = 10.0,
         reduce: str = "sum",
         output_post: OutputPost = "softmax",
-        on_divergence: Literal["raise", "skip"] = "raise",
+        on_divergence: Literal["raise", "skip", "shrink"] = "raise",
         patience: int = 20,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str = "cpu",
@@ -89,8 +89,10 @@ class MetaLearner:
             raise ValueError(f"meta_gradient must be one of {', '.join(META_GRADIENT_MODES)}, got {meta_gradient!r}")
         if replicas < 1 or checkpoint_every < 1 or patience < 1 or not lr > 0 or l1 < 0:
             raise ValueError("need replicas >= 1, checkpoint_every >= 1, patience >= 1, lr > 0 and l1 >= 0")
-        if on_divergence not in ("raise", "skip"):
-            raise ValueError(f"on_divergence must be 'raise' or 'skip', got {on_divergence!r}")
+        if on_divergence not in ("raise", "skip", "shrink"):
+            raise ValueError(f"on_divergence must be 'raise', 'skip' or 'shrink', got {on_divergence!r}")
+        if on_divergence == "shrink" and clip_value is None:
+            raise ValueError("on_divergence='shrink' steps with the clipped gradient ±clip_value: set clip_value")
         if len(sizes) < 2:
             raise ValueError(f"sizes must list at least two widths, got {list(sizes)}")
         self.sizes, self.terms, self.feedback = list(sizes), terms, feedback
@@ -148,7 +150,11 @@ class MetaLearner:
 
         A replica whose query loss or meta-gradient is NaN/inf (its inner loop diverged) stops the run with
         ``on_divergence="raise"``; with ``"skip"`` its θ and Adam moments stay as they were for this step (Adam's
-        shared step count still advances), and only ``patience`` consecutive skips stop the run.
+        shared step count still advances); with ``"shrink"`` its gradient is clip_value·sign(θ), the clipped
+        gradient of a loss that is infinite beyond the stability edge of the inner loop, so Adam moves every θ_r
+        towards 0 (a skip would hide the edge, and θ would drift across it again). Only ``patience`` consecutive
+        divergences of one replica stop the run. ``skipped`` in the record marks the replicas whose meta-gradient
+        was not used.
         """
         grad, ce, final = self.meta_gradient(batch)
         diverged = ~(torch.isfinite(ce) & torch.isfinite(grad).all(-1))
@@ -162,7 +168,9 @@ class MetaLearner:
         grad = grad + self.l1 * torch.sign(theta)
         if self.clip_value is not None:
             grad = grad.clamp(-self.clip_value, self.clip_value)
-        self.theta.grad = torch.where(diverged.unsqueeze(-1), 0.0, grad)
+        shrink = self.on_divergence == "shrink"
+        fallback = self.clip_value * torch.sign(theta) if shrink else torch.zeros_like(theta)
+        self.theta.grad = torch.where(diverged.unsqueeze(-1), fallback, grad)
         record = {
             "step": self.steps,
             "query_loss": ce.tolist(),
@@ -170,11 +178,12 @@ class MetaLearner:
             "skipped": diverged.tolist(),
             **self.diagnostics(batch, final),
         }
-        kept = self._adam_rows(diverged)
+        frozen = diverged & (not shrink)
+        kept = self._adam_rows(frozen)
         self.optimizer.step()
         with torch.no_grad():
             self.theta[:, self.nonnegative] = self.theta[:, self.nonnegative].clamp(min=0.0)
-        self._restore_rows(diverged, kept)
+        self._restore_rows(frozen, kept)
         self.steps += 1
         record["theta"] = self.theta.detach().tolist()
         self.history.append(record)
