@@ -304,10 +304,12 @@ def _tail_mean(meta: MetaLearner) -> torch.Tensor:
     return torch.tensor([r["theta"] for r in tail], dtype=torch.float64).mean(0)
 
 
-def _rule_result(config, rule, meta: MetaLearner, test: dict[str, Any], end: torch.Tensor) -> dict[str, Any]:
+def _rule_result(
+    config, rule, meta: MetaLearner, test: dict[str, Any], averaged: torch.Tensor, end: torch.Tensor
+) -> dict[str, Any]:
+    """Results of one rule; ``averaged`` is the tail-mean θ it was meta-tested with, ``end`` the last step's θ."""
     history = meta.history
-    final = _tail_mean(meta)
-    theta_mean = final.mean(0).tolist()
+    theta_mean = averaged.mean(0).tolist()
     return {
         "terms": list(meta.terms),
         "accuracy": _bootstrap(test["accuracy"], config.bootstrap, config.seed),
@@ -316,7 +318,7 @@ def _rule_result(config, rule, meta: MetaLearner, test: dict[str, Any], end: tor
         "orthonormality": [_finite_mean(list(col)) for col in zip(*test["orthonormality"], strict=True)],
         "meta_test_diverged": test["diverged"],
         "theta_final": dict(zip(meta.terms, theta_mean, strict=True)),
-        "theta_per_seed": final.tolist(),
+        "theta_per_seed": averaged.tolist(),
         "theta_end": end.tolist(),
         "survivors": [t for t, v in zip(meta.terms, theta_mean, strict=True) if abs(v) > config.survival],
         "theta_trajectory": [r["theta"] for r in history],
@@ -333,7 +335,7 @@ def _finite_mean(values: list[float]) -> float:
 
 
 def _sweep(config, rule, theta, images, classes, device) -> dict[str, Any]:
-    """Meta-test accuracy of the final θ learned at the base setting, versus depth and versus shots."""
+    """Meta-test accuracy of the θ learned at the base setting (tail-averaged), versus depth and versus shots."""
     out: dict[str, Any] = {"depth": {}, "shots": {}}
     for depth in config.depths:
         meta = _meta_learner(config, rule, _sizes(config, config.depth_widths[: depth - 1]), device)
@@ -367,11 +369,11 @@ def run(config: MetaPlasticityConfig, run_dir: RunDir) -> dict[str, Any]:
             if rule in done["rules"]:
                 continue
             meta = _train_rule(config, rule, images, train_classes, run_dir, done, device)
-            end = meta.theta.detach().clone()
+            end, averaged = meta.theta.detach().clone(), _tail_mean(meta)
             with torch.no_grad():
-                meta.theta.copy_(_tail_mean(meta))
+                meta.theta.copy_(averaged)
             test = _meta_test(config, meta, images, test_classes, k_shot=config.k_shot, device=device)
-            done["rules"][rule] = _rule_result(config, rule, meta, test, end)
+            done["rules"][rule] = _rule_result(config, rule, meta, test, averaged, end)
             done.pop("current", None)
             run_dir.log(rule=rule, meta_test_accuracy=done["rules"][rule]["accuracy"])
             run_dir.save_checkpoint(done)
