@@ -3,6 +3,7 @@
 import math
 from dataclasses import replace
 
+import pytest
 import torch
 
 from neuroplastic.reservoir import (
@@ -108,3 +109,29 @@ def test_supertrex_step_with_open_gate(fixed_noise):
     c = 1 / (1 + r @ k)
     torch.testing.assert_close(st.W[0], W1[0] + 0.5 * s * c * torch.outer(zbar2, k))
     torch.testing.assert_close(st.P[0], torch.eye(N) / 4 - s * c * torch.outer(k, k))
+
+
+@pytest.mark.parametrize("highpass", ["scripts", "exploratory", "total"])
+def test_supertrex_movement_cost_on_task3(fixed_noise, highpass):
+    """Task3_ST.m charges Σ c_k |z_k − z̄₂_k|: the total output (mastery z₁ included) minus the exploratory low-pass."""
+    net, eps = _net(fixed_noise, 3)
+    st_config = preset("pyle2019-task3").supertrex
+    assert st_config.rmhl.cost_highpass == "scripts"
+    st_config = replace(st_config, rmhl=replace(st_config.rmhl, cost_highpass=highpass))
+    st = Supertrex(st_config, N, 3, [11])
+    g = torch.Generator().manual_seed(5)
+    W1, W2 = 0.3 * torch.randn(1, 3, N, generator=g), 0.1 * torch.randn(1, 3, N, generator=g)
+    st.W.copy_(W1)
+    st.explorer.W.copy_(W2)
+    xi = torch.tensor([[0.4, -0.8, 0.1]])
+    st.explorer.exploration = fixed_noise(xi)
+    task = arm_task((1.8, 1.2, 0.6), (0.1, 0.05, 0.0), period=PERIOD)
+    Simulation(net, st, task).run(1, learn=True)
+    _, r = _first_rates(net, eps)
+    z2 = W2[0] @ r + 0.01 * xi[0]  # β₀ = 0.01 at the first step
+    z = W1[0] @ r + z2
+    zbar2 = 0.2 * z2
+    moved = {"scripts": z - zbar2, "exploratory": z2 - zbar2, "total": z - 0.2 * z}[highpass]
+    distance2 = (task.hand(z.unsqueeze(0))[0] - butterfly(torch.tensor([0]), PERIOD)[0]).square().sum()
+    e = distance2 + 0.1 * moved[0].abs() + 0.05 * moved[1].abs()
+    torch.testing.assert_close(st.explorer.ebar[0], 0.2 * e)

@@ -58,7 +58,7 @@ def preset(name: str, *, period: int | None = None, n: int | None = None, clock:
         st = SupertrexConfig(rmhl=replace(rmhl, a_z=0.1), rls=rls, kappa=0.5, theta=theta, mastery_target="zbar2")
         return Preset(name, reservoir, arm_task((1.8, 1.8), period=trial), 10, 5, None, rmhl, st, "replay")
     if name == "pyle2019-task3":
-        rmhl = RMHLConfig(eta=2.5e-4, psi_a=0.005, psi_b=0.25, one_sided=False, cost_highpass="exploratory")
+        rmhl = RMHLConfig(eta=2.5e-4, psi_a=0.005, psi_b=0.25, one_sided=False, cost_highpass="scripts")
         costs = (0.1, 0.05, 0.0)
     else:
         rmhl = RMHLConfig(eta=5e-4 * 0.5 / 3, psi_a=0.005, psi_b=0.25, one_sided=False, cost_highpass="total")

@@ -26,8 +26,10 @@ _EXPLORATION_STREAM, _CORRUPTION_STREAM = 3, 4
 class RMHLConfig:
     """Constants of the exploratory rule (defaults: Pyle & Rosenbaum Task 1).
 
-    ``a_z``/``a_e``: per-step low-pass factors of z̄ and ē; ``cost_highpass``: the movement cost uses z₂ − z̄₂
-    ("exploratory", the authors' scripts) or z − z̄ of the total output ("total", ReScience's modification).
+    ``a_z``/``a_e``: per-step low-pass factors of z̄ and ē. ``cost_highpass`` is what the movement cost Σ c_k |·|
+    applies to: z − z̄₂, the total output minus the low-pass of the exploratory one ("scripts", the authors'
+    Task3_ST.m; inside SUPERTREX it charges the mastery output z₁ itself); z₂ − z̄₂ ("exploratory"); or z − z̄ of the
+    total output ("total", ReScience's modification). For RMHL alone z = z₂ and all three agree.
     """
 
     eta: float = 5e-4
@@ -41,7 +43,7 @@ class RMHLConfig:
     one_sided: bool = True
     a_z: float = 0.2
     a_e: float = 0.2
-    cost_highpass: Literal["exploratory", "total"] = "exploratory"
+    cost_highpass: Literal["scripts", "exploratory", "total"] = "scripts"
 
     def __post_init__(self) -> None:
         for name in ("a_z", "a_e"):
@@ -49,6 +51,8 @@ class RMHLConfig:
                 raise ValueError(f"{name} must lie in (0, 1], got {getattr(self, name)}")
         if self.eta < 0 or self.eta_decay_steps <= 0 or self.psi_a < 0 or self.beta0 < 0:
             raise ValueError(f"eta, psi_a, beta0 must be >= 0 and eta_decay_steps > 0, got {self}")
+        if self.cost_highpass not in ("scripts", "exploratory", "total"):
+            raise ValueError(f"cost_highpass must be 'scripts', 'exploratory' or 'total', got {self.cost_highpass!r}")
 
 
 HOERZER2014 = RMHLConfig(
@@ -148,7 +152,7 @@ class RMHL:
                 self.zbar_total.lerp_(z, c.a_z)
                 e = e + task.cost(z - self.zbar_total)
             else:
-                e = e + task.cost(zhat)
+                e = e + task.cost(z - self.zbar if c.cost_highpass == "scripts" else zhat)
         self.last_error = e
         self.ebar.lerp_(e, c.a_e)
         self.beta = psi(self.ebar, c.psi_a, c.psi_b)
