@@ -27,9 +27,9 @@ class RMHLConfig:
     """Constants of the exploratory rule (defaults: Pyle & Rosenbaum Task 1).
 
     ``a_z``/``a_e``: per-step low-pass factors of z̄ and ē. ``cost_highpass`` is what the movement cost Σ c_k |·|
-    applies to: z − z̄₂, the total output minus the low-pass of the exploratory one ("scripts", the authors'
-    Task3_ST.m; inside SUPERTREX it charges the mastery output z₁ itself); z₂ − z̄₂ ("exploratory"); or z − z̄ of the
-    total output ("total", ReScience's modification). For RMHL alone z = z₂ and all three agree.
+    applies to: z − z̄ of the total output ("total", the default and ReScience's modification); z − z̄₂, the total
+    output minus the low-pass of the exploratory one ("scripts", the authors' Task3_ST.m: inside SUPERTREX it charges
+    the mastery output z₁ itself); or z₂ − z̄₂ ("exploratory"). For RMHL alone z = z₂ and all three agree.
     """
 
     eta: float = 5e-4
@@ -43,7 +43,7 @@ class RMHLConfig:
     one_sided: bool = True
     a_z: float = 0.2
     a_e: float = 0.2
-    cost_highpass: Literal["scripts", "exploratory", "total"] = "scripts"
+    cost_highpass: Literal["scripts", "exploratory", "total"] = "total"
 
     def __post_init__(self) -> None:
         for name in ("a_z", "a_e"):
