@@ -255,6 +255,12 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
         "'satisfactory' = deviation < 0.5 (ReScience). References: ReScience C 7(1) #11 (original scripts, authors' "
         "protocol); closed-loop-with-clock references are independent single-seed NumPy runs (spec §7, unverified).",
     ]
+    if any(name.endswith("task3") for name in config.presets):
+        notes.append(
+            "Task 3's movement cost: pyle2019-task3 charges Σ c_k |z_k − z̄₂,k| (total output minus the exploratory "
+            "low-pass, as Task3_ST.m), resci2021-task3 the high-pass of the total output. The scripts also add the "
+            "cost to the test error; our deviation is the hand distance alone."
+        )
     if config.period < 50_000 or config.n < 1000:
         notes.append(
             "Reduced run (shorter trials and/or smaller N than the paper's 10-s trials at N = 1000): SUPERTREX's "
