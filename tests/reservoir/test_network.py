@@ -101,6 +101,15 @@ def test_divergence_stops_with_the_step():
         sim.run(600, learn=True)
 
 
+def test_divergence_names_the_seed_that_diverged():
+    net = Reservoir(ReservoirConfig(n=20), 2, [3, 4])
+    rls = RLS(RLSConfig(learn_every=1), 20, 2, 2)
+    rls.W[1, 0, 0] = float("inf")
+    sim = Simulation(net, rls, butterfly_task(100))
+    with pytest.raises(DivergenceError, match=r"seed\(s\) \[4\]"):
+        sim.run(10, learn=False)
+
+
 def test_test_phase_drops_the_exploratory_pathway_unless_kept():
     p = preset("pyle2019-task1", period=PERIOD, n=30)
     net = Reservoir(p.reservoir, 2, [2])
