@@ -164,9 +164,10 @@ class Simulation:
                     self.z_fb = f.expand_as(z)
                 else:
                     self.z_fb = replay[k]
-            if not bool(torch.isfinite(z).all()):
-                rows = (~torch.isfinite(z)).any(-1).nonzero().view(-1).tolist()
-                what = f"reservoir output z of seed(s) {[net.seeds[i] for i in rows]} (checked every {CHUNK} steps)"
+            diverged = (~torch.isfinite(z)).any(-1).nonzero().view(-1).tolist()
+            if diverged:
+                seeds = [net.seeds[i] for i in diverged]
+                what = f"reservoir output z of seed(s) {seeds} (checked every {CHUNK} steps)"
                 check_finite(z, step=t0 + count - 1, what=what, hint=_hint(readout))
             D2 = low_pass(self.D2, d2_buffer[:count], D_FILTER)
             self.D2 = D2[-1].clone()
