@@ -19,6 +19,6 @@ def test_every_example_checks_its_result():
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs_and_its_check_passes(script, tmp_path):
     result = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False
     )
     assert result.returncode == 0, f"{script.name} failed:\n{result.stdout}\n{result.stderr}"

@@ -25,7 +25,7 @@ def test_the_site_builds_strictly_and_documents_every_module(tmp_path):
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         check=False,
     )
     log = result.stdout + result.stderr

@@ -34,7 +34,7 @@ def slurm_cluster():
     saved = os.environ.get("SLURM_CONF")
     try:
         started = subprocess.run(
-            ["bash", str(SLURM_SCRIPTS / "start_slurm.sh"), work], capture_output=True, text=True, timeout=120
+            ["bash", str(SLURM_SCRIPTS / "start_slurm.sh"), work], capture_output=True, text=True, timeout=300
         )
         if started.returncode != 0:
             pytest.fail(f"SLURM did not start:\n{started.stdout}\n{started.stderr}")
@@ -58,3 +58,14 @@ def executor(request):
         return LocalExecutor(max_parallel=2, poll_s=0.1)
     partition = request.getfixturevalue("slurm_cluster")
     return SlurmExecutor(partition=partition, time_min=5, poll_s=0.2, squeue_every_s=0.5)
+
+
+@pytest.fixture
+def gated(monkeypatch):
+    """The gated test experiment, importable here and in every worker (local or SLURM) this test starts."""
+    from neuroplastic.experiments import get_experiment
+
+    here = str(Path(__file__).parent)
+    monkeypatch.syspath_prepend(here)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p))
+    return get_experiment("gated_experiment:EXPERIMENT")

@@ -97,7 +97,7 @@ def test_write_aggregate_reads_a_sweep_folder(tmp_path):
         if (lr, seed) != (1.0, 2):  # one run never finished
             (tmp_path / folder).mkdir(parents=True)
             (tmp_path / folder / "results.json").write_text(json.dumps({"score": lr * 10 + seed, "notes": []}))
-    save_plan(SweepPlan("toy", True, [], {"lr": ["0.1", "1.0"]}, [0, 1, 2], runs), tmp_path)
+    save_plan(SweepPlan("toy", "toy_module:EXPERIMENT", True, [], {"lr": ["0.1", "1.0"]}, [0, 1, 2], runs), tmp_path)
     paths = write_aggregate(tmp_path, echo=lambda _: None)
     rows = paths["csv"].read_text().splitlines()
     assert rows[1].startswith("0.1,score,3,2.0,1.0,") and rows[2].startswith("1.0,score,2,10.5,")

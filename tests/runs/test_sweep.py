@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from neuroplastic.cli import main
 from neuroplastic.experiments import get_experiment
 from neuroplastic.runs.config import ConfigError
 from neuroplastic.runs.executors import submitted_jobs
-from neuroplastic.runs.folder import RunFolderConflict
+from neuroplastic.runs.folder import RunDir, RunFolderConflict
 from neuroplastic.runs.sweep import run_sweep
 from neuroplastic.runs.sweep_plan import load_plan, parse_grid, parse_seeds, plan_sweep, save_plan
 from neuroplastic.runs.sweep_status import format_status, sweep_states
@@ -34,8 +35,8 @@ TINY = [
 ]
 
 
-def sweep(executor, out, grid, seeds, overrides=TINY):
-    experiment = get_experiment(EXPERIMENT)
+def sweep(executor, out, grid, seeds, overrides=TINY, experiment=None):
+    experiment = experiment or get_experiment(EXPERIMENT)
     messages = []
     outcome = run_sweep(
         experiment,
@@ -51,7 +52,13 @@ def sweep(executor, out, grid, seeds, overrides=TINY):
 
 
 def results_mtimes(path):
-    return {p: p.stat().st_mtime_ns for p in Path(path).glob(f"{EXPERIMENT}/*/results.json")}
+    return {p: p.stat().st_mtime_ns for p in Path(path).glob("*/*/results.json")}
+
+
+def gates(tmp_path):
+    """An open gate and a closed one: ``--grid gate=OPEN,CLOSED`` gives a run that finishes and one that waits."""
+    (tmp_path / "open").touch()
+    return tmp_path / "open", tmp_path / "closed"
 
 
 def test_parse_seeds_and_grid():
@@ -143,69 +150,95 @@ def wait_for(condition, timeout, what):
         time.sleep(0.1)
 
 
-def test_cancelled_array_task_is_resubmitted_and_finished_runs_are_not_repeated(slurm_cluster, tmp_path):
+def test_cancelled_array_task_is_resubmitted_and_finished_runs_are_not_repeated(slurm_cluster, gated, tmp_path):
     from neuroplastic.runs.executors import SlurmExecutor
 
     executor = SlurmExecutor(partition=slurm_cluster, time_min=5, poll_s=0.2, squeue_every_s=0.5)
     out = tmp_path / "sweep"
-    grid = ["steps=10,20000"]  # the second run lasts long enough (≈ 6 s on an idle 2-core CPU) to be cancelled
-    driver = threading.Thread(target=sweep, args=(executor, out, grid, "0"))
+    open_gate, closed_gate = gates(tmp_path)
+    grid = [f"gate={open_gate},{closed_gate}"]  # run 1 waits for its gate, so it is running when it is cancelled
+    driver = threading.Thread(target=sweep, args=(executor, out, grid, "0", (), gated))
     driver.start()
-    wait_for(lambda: len(submitted_jobs(out)) == 2, 60, "the array to be submitted")
+    wait_for(lambda: len(submitted_jobs(out)) == 2, 300, "the array to be submitted")
     long_run = out / load_plan(out).runs[1].folder
-    wait_for(lambda: sweep_states(load_plan(out), out)[1] == "running", 60, "the long run to start")
+    wait_for(lambda: sweep_states(load_plan(out), out)[1] == "running", 300, "the gated run to start")
     cancelled = submitted_jobs(out)[1]
-    # SIGKILL at once: a plain scancel sends SIGTERM, which submitit's job ignores for KillWait (2 s), and this
-    # run might finish in that window on a fast machine
     subprocess.run(["scancel", "--signal=KILL", cancelled], check=True, timeout=30)
-    driver.join(timeout=120)
+    driver.join(timeout=300)
     assert not driver.is_alive()
     # the job leaves the queue (completing) a moment before its killed process releases the run's lock
-    wait_for(lambda: sweep_states(load_plan(out), out)[1] != "running", 30, "the cancelled run's process to end")
+    wait_for(lambda: sweep_states(load_plan(out), out)[1] != "running", 300, "the cancelled run's process to end")
     assert sweep_states(load_plan(out), out) == {0: "done", 1: "pending"}
     assert not (long_run / "error.json").exists()
+    assert [m["step"] for m in RunDir(long_run).metrics()] == [0, 1, 2]  # it was killed inside its run
 
     done_before = results_mtimes(out)
-    outcome, messages = sweep(executor, out, grid, "0")
+    closed_gate.touch()
+    outcome, messages = sweep(executor, out, grid, "0", (), gated)
     assert outcome.submitted == [1] and outcome.states == {0: "done", 1: "done"}
     assert results_mtimes(out).items() >= done_before.items()
     assert submitted_jobs(out)[1] != cancelled and "lost" not in " ".join(messages)
 
 
-def test_killed_driver_resumes(executor, tmp_path):
+def test_killed_driver_resumes(executor, gated, tmp_path):
     out = tmp_path / "sweep"
-    grid = ["steps=10,150"]
-    command = [sys.executable, "-m", "neuroplastic.cli", "--quiet", "sweep", EXPERIMENT, "--quick", "--out", str(out)]
-    command += (
-        [a for g in grid for a in ("--grid", g)] + [a for o in TINY for a in ("--set", o)] + ["--max-parallel", "1"]
-    )
+    open_gate, closed_gate = gates(tmp_path)
+    command = [sys.executable, "-m", "neuroplastic.cli", "--quiet", "sweep", "gated_experiment:EXPERIMENT", "--quick"]
+    command += ["--out", str(out), "--grid", f"gate={open_gate},{closed_gate}", "--max-parallel", "2"]
     if type(executor).__name__ == "SlurmExecutor":
         command += ["--executor", "slurm", "--partition", executor.partition, "--time-min", "5"]
     driver = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(
-            lambda: (out / "sweep.json").exists() and "done" in sweep_states(load_plan(out), out).values(),
-            90,
-            "a run to finish",
+            lambda: (out / "sweep.json").exists() and sweep_states(load_plan(out), out) == {0: "done", 1: "running"},
+            300,
+            "one run to finish while the other waits at its gate",
         )
     finally:
         os.killpg(driver.pid, signal.SIGKILL)  # the driver and its local workers, as a crash or Ctrl-C would
         driver.wait()
-    states = sweep_states(load_plan(out), out)
-    assert "done" in states.values() and set(states.values()) != {"done"}
+    on_slurm = type(executor).__name__ == "SlurmExecutor"
+    if not on_slurm:  # the killed local worker releases the run's lock once its process is gone
+        wait_for(lambda: sweep_states(load_plan(out), out)[1] != "running", 300, "the killed worker to end")
+    job = submitted_jobs(out).get(1)
+    assert sweep_states(load_plan(out), out) == {0: "done", 1: "running" if on_slurm else "pending"}
     done_before = results_mtimes(out)
-    outcome, _ = sweep(executor, out, grid, "0")
-    assert outcome.complete
-    assert results_mtimes(out).items() >= done_before.items()  # finished before the kill: not repeated
-    assert not set(outcome.submitted) & {r.index for r in load_plan(out).runs if states[r.index] == "done"}
+    closed_gate.touch()
+    outcome, messages = sweep(executor, out, [f"gate={open_gate},{closed_gate}"], "0", (), gated)
+    assert outcome.complete and outcome.submitted == [1]  # finished before the kill: not repeated
+    assert results_mtimes(out).items() >= done_before.items()
+    if on_slurm:  # the job outlived its driver: the new driver watches it instead of submitting it again
+        assert submitted_jobs(out)[1] == job and "still queued or running" in " ".join(messages)
 
 
-def test_local_worker_past_its_time_limit_is_killed_and_recorded_failed(tmp_path):
+def test_local_worker_past_its_time_limit_is_killed_and_recorded_failed(gated, tmp_path):
     from neuroplastic.runs.executors import LocalExecutor
 
-    outcome, _ = sweep(LocalExecutor(max_parallel=1, time_min=0.002, poll_s=0.02), tmp_path, [], "0")
+    executor = LocalExecutor(max_parallel=1, time_min=0.002, poll_s=0.02)
+    outcome, _ = sweep(executor, tmp_path, [], "0", [f"gate={tmp_path / 'never'}"], gated)  # waits until killed
     assert outcome.states == {0: "failed"}
     assert "killed after 0.002 min" in format_status(outcome.plan, tmp_path)
+
+
+def test_a_worker_that_cannot_load_its_experiment_records_the_run_failed(gated, tmp_path):
+    from neuroplastic.runs.executors import LocalExecutor
+
+    plan = dataclasses.replace(plan_sweep(gated, grid={}, seeds=[0]), reference="gated_experiment_gone:EXPERIMENT")
+    save_plan(plan, tmp_path)  # as if the workers' environment lacked the module the driver imported
+    LocalExecutor(poll_s=0.02).execute(plan, tmp_path, [0], lambda _: None)
+    assert sweep_states(plan, tmp_path) == {0: "failed"}
+    assert "experiment 'gated_experiment_gone:EXPERIMENT' cannot be loaded" in format_status(plan, tmp_path)
+
+
+def test_an_experiment_workers_cannot_import_is_refused_before_anything_runs(gated, tmp_path):
+    inner = dataclasses.replace(gated, name="inner")  # defined in no module: no reference to give a worker
+    with pytest.raises(ValueError, match="not a module-level attribute of gated_experiment"):
+        run_sweep(inner, None, grid={}, seeds=[0], out=tmp_path / "s", echo=lambda _: None)
+    assert not (tmp_path / "s").exists()
+    assert get_experiment("gated_experiment:EXPERIMENT") is gated
+    for bad, message in (("gated_experiment:NOPE", "cannot be loaded"), ("gated_experiment:GatedConfig", "not a")):
+        with pytest.raises((ImportError, ValueError), match=message):
+            get_experiment(bad)
 
 
 def test_the_core_package_does_not_need_submitit(monkeypatch):
@@ -243,6 +276,21 @@ def test_cli_sweep_errors_and_status(tmp_path, capsys):
     assert "4 runs (2 grid points × 2 seeds)\n  0 done, 0 running, 0 failed, 4 pending" in capsys.readouterr().out
 
 
+class FakeClock:
+    """``time.monotonic`` and ``time.sleep`` for a loop under test: sleeping advances the clock, nothing waits."""
+
+    def __init__(self, limit_s=60.0):
+        self.now, self.limit_s = 0.0, limit_s
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+        if self.now > self.limit_s:
+            raise AssertionError(f"still polling after {self.limit_s} s of the fake clock: it would hang")
+
+
 def test_slurm_polling_settles_lost_tasks_and_never_hangs_without_squeue(tmp_path, monkeypatch):
     pytest.importorskip("submitit")
     from neuroplastic.runs import executors
@@ -253,11 +301,12 @@ def test_slurm_polling_settles_lost_tasks_and_never_hangs_without_squeue(tmp_pat
     (tmp_path / plan.runs[0].folder / "results.json").write_text("{}")
     answers = iter([{"7_1", "7_2"}, {"7_2"}, {"7_2"}])  # 7_1 leaves the queue without a result; 7_2 stays queued
     monkeypatch.setattr(executors, "active_slurm_jobs", lambda: next(answers, None))
+    clock = FakeClock()
+    monkeypatch.setattr(executors, "time", clock)
     messages = []
     executor = executors.SlurmExecutor(poll_s=0.01, squeue_every_s=0, squeue_unreachable_s=0.3)
-    started = time.monotonic()
     executor._wait(plan, tmp_path, {0: "7_0", 1: "7_1", 2: "7_2"}, messages.append)
-    assert time.monotonic() - started < 5  # squeue stopped answering: gave up after 0.3 s instead of hanging
+    assert 0.3 < clock.now < 0.5  # squeue stopped answering: gave up 0.3 s (of the executor's clock) later
     assert messages[0] == "  #0 done (job 7_0)"
     assert any(m.startswith("  #1 lost: job 7_1") for m in messages)
     assert not any("#2 lost" in m for m in messages) and "squeue unreachable" in messages[-1]

@@ -32,11 +32,18 @@ EXPERIMENTS: dict[str, Experiment] = {
 
 
 def get_experiment(name: str) -> Experiment:
-    """The registered experiment called ``name``; an unknown name lists the valid ones."""
+    """The registered experiment ``name``, or the user's own that ``"package.module:attribute"`` names."""
+    if ":" in name:
+        from neuroplastic.runs.reference import load_experiment  # runs/ imports experiments.base: not at the top
+
+        return load_experiment(name)
     try:
         return EXPERIMENTS[name]
     except KeyError:
-        raise KeyError(f"unknown experiment {name!r}; registered: {', '.join(sorted(EXPERIMENTS))}") from None
+        raise KeyError(
+            f"unknown experiment {name!r}; registered: {', '.join(sorted(EXPERIMENTS))} "
+            "(or your own as package.module:attribute)"
+        ) from None
 
 
 __all__ = ["EXPERIMENTS", "Experiment", "ExperimentConfig", "ReportRow", "get_experiment"]

@@ -35,7 +35,7 @@ class SweepOutcome:
 
 def default_sweep_path(plan: SweepPlan, root: Path = Path("runs")) -> Path:
     """``runs/<experiment>/sweep-<hash>``, the hash over experiment, quick, overrides, grid and seeds."""
-    key = json.dumps({k: v for k, v in plan.to_dict().items() if k != "runs"}, sort_keys=True)
+    key = json.dumps({k: v for k, v in plan.to_dict().items() if k not in ("runs", "reference")}, sort_keys=True)
     return root / plan.experiment / f"sweep-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 

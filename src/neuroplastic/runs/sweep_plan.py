@@ -21,6 +21,7 @@ from neuroplastic.core.atomic import atomic_write_json
 from neuroplastic.experiments.base import Experiment
 from neuroplastic.runs.config import ConfigError, config_hash, config_to_dict, field_types
 from neuroplastic.runs.folder import RunFolderConflict
+from neuroplastic.runs.reference import experiment_reference
 from neuroplastic.runs.runner import build_config, default_run_path
 
 PLAN_FILE = "sweep.json"
@@ -39,9 +40,13 @@ class PlannedRun:
 
 @dataclass(frozen=True)
 class SweepPlan:
-    """Every run of a sweep, in submission order (grid points outer, seeds inner)."""
+    """Every run of a sweep, in submission order (grid points outer, seeds inner).
+
+    ``experiment`` is the experiment's name; ``reference`` (``"module:attribute"``) is what workers load.
+    """
 
     experiment: str
+    reference: str
     quick: bool
     overrides: list[str]
     grid: dict[str, list[str]]
@@ -52,6 +57,7 @@ class SweepPlan:
         """Plain JSON data (what ``sweep.json`` holds)."""
         return {
             "experiment": self.experiment,
+            "reference": self.reference,
             "quick": self.quick,
             "overrides": list(self.overrides),
             "grid": {k: list(v) for k, v in self.grid.items()},
@@ -64,6 +70,7 @@ class SweepPlan:
         """Inverse of `to_dict`."""
         return cls(
             experiment=data["experiment"],
+            reference=data["reference"],
             quick=data["quick"],
             overrides=list(data["overrides"]),
             grid={k: list(v) for k, v in data["grid"].items()},
@@ -123,8 +130,10 @@ def plan_sweep(
 ) -> SweepPlan:
     """Expand grid × seeds into runs (grid points outer, seeds inner).
 
-    Every config goes through `build_config`, so bad keys or values raise `ConfigError` before anything runs.
+    Every config goes through `build_config`, so bad keys or values raise `ConfigError` before anything runs, and
+    an experiment that workers could not import raises `ValueError`.
     """
+    reference = experiment_reference(experiment)
     if not seeds:
         raise ValueError("a sweep needs at least one seed")
     runs: list[PlannedRun] = []
@@ -143,7 +152,7 @@ def plan_sweep(
             config = build_config(experiment, quick=quick, overrides=point_overrides, seed=seed)
             folder = default_run_path(experiment, config, root=Path(".")).as_posix()
             runs.append(PlannedRun(len(runs), point, seed, config_to_dict(config), folder))
-    return SweepPlan(experiment.name, quick, list(overrides), grid, list(seeds), runs)
+    return SweepPlan(experiment.name, reference, quick, list(overrides), grid, list(seeds), runs)
 
 
 def save_plan(plan: SweepPlan, sweep_dir: Path) -> None:

@@ -17,29 +17,31 @@ import torch
 
 from neuroplastic.core.atomic import atomic_write_json
 from neuroplastic.runs.config import config_from_dict
+from neuroplastic.runs.reference import load_experiment
 from neuroplastic.runs.runner import run_experiment
 from neuroplastic.runs.sweep_plan import load_plan
 from neuroplastic.runs.sweep_status import ERROR_FILE, run_lock
 
 
 def run_planned(sweep_dir: str | Path, index: int) -> str:
-    """Execute run ``index`` of the sweep in ``sweep_dir``; returns ``"done"`` or ``"skipped"`` (already done)."""
-    from neuroplastic.experiments import get_experiment
+    """Execute run ``index`` of the sweep in ``sweep_dir``; returns ``"done"`` or ``"skipped"`` (already done).
 
+    Anything that stops the run, including an experiment that cannot be loaded, is recorded in ``error.json``.
+    """
     _threads_from_allocation()
     sweep_dir = Path(sweep_dir)
     plan = load_plan(sweep_dir)
     if not 0 <= index < len(plan.runs):
         raise IndexError(f"run index {index} is outside the sweep's {len(plan.runs)} runs")
     run = plan.runs[index]
-    experiment = get_experiment(plan.experiment)
-    config = config_from_dict(experiment.config_class, run.config)
     path = sweep_dir / run.folder
     with run_lock(path):
         if (path / "results.json").exists():
             return "skipped"
         (path / ERROR_FILE).unlink(missing_ok=True)
         try:
+            experiment = load_experiment(plan.reference)
+            config = config_from_dict(experiment.config_class, run.config)
             run_experiment(experiment, config, path, argv=["neuroplastic-sweep-task", str(sweep_dir), str(index)])
         except Exception as err:
             record_error(path, f"{type(err).__name__}: {err}", traceback.format_exc())

@@ -49,11 +49,11 @@ fi
 start slurmctld slurmctld -D -c
 start slurmd slurmd -D
 
-for _ in $(seq 300); do
+for _ in $(seq 1200); do
     [ "$(sinfo -h -N -o %t 2>/dev/null)" = idle ] && exit 0
     sleep 0.1
 done
-echo "SLURM node not idle after 30 s" >&2
+echo "SLURM node not idle after 120 s" >&2
 sinfo -N -l >&2 || true
 tail -n 20 "$W"/log/* >&2 || true
 exit 1
