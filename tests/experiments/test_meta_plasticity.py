@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import pytest
 
-from neuroplastic.experiments.meta_plasticity import EXPERIMENT, POOL, RULES, MetaPlasticityConfig
+from neuroplastic.experiments.meta_plasticity import EXPERIMENT, RULES, MetaPlasticityConfig
 from neuroplastic.plasticity import MetaLearner
 from neuroplastic.runs.runner import run_experiment
 
@@ -28,11 +28,13 @@ def test_quick_run_meta_learns_on_held_out_classes(offline, tmp_path):
     train, test = results["classes"]["meta_train"], results["classes"]["meta_test"]
     assert len(test) == config.meta_test_classes and not set(train) & set(test) and len(train) + len(test) == 20
     for rule, r in results["rules"].items():
-        assert r["terms"] == list(RULES[rule][1])
+        assert r["terms"] == list(config.pool if rule == "fa_pool" else RULES[rule][1])
         assert len(r["accuracy"]["per_seed"]) == config.seeds
         assert len(r["theta_trajectory"]) == config.episodes // config.meta_batch
-        assert set(r["survivors"]) <= set(r["terms"])
-    assert set(results["rules"]["fa_pool"]["terms"]) == set(POOL)
+    pool = results["rules"]["fa_pool"]
+    assert pool["terms"] == list(config.pool) and set(pool["share"]) == set(config.pool)
+    assert pool["share"]["pseudo_grad"] == 1 and pool["scales"]["pseudo_grad"] == 1
+    assert all(set(seed) <= set(config.pool) for seed in pool["survivors_per_seed"])
     for rule in config.sweep_rules:
         assert set(results["sweeps"][rule]["depth"]) == {str(d) for d in config.depths}
         assert set(results["sweeps"][rule]["shots"]) == {str(k) for k in config.shots}
@@ -89,7 +91,7 @@ def test_oja_init_starts_theta_oja_only_in_rules_with_an_oja_term():
     config = replace(MetaPlasticityConfig.quick(), oja_init=0.004, theta0_init=0.02)
     for rule in ("fa_oja", "fa_bio", "fa_ehebb"):
         meta = _meta_learner(config, rule, [784, 8, 3], "cpu")
-        start = dict(zip(meta.terms, meta.theta[0].tolist()))
+        start = meta.coefficients()
         assert start["pseudo_grad"] == pytest.approx(0.02)
         assert start.get("oja", 0.0) == pytest.approx(0.004 if "oja" in meta.terms else 0.0)
         assert all(v == 0 for name, v in start.items() if name not in ("pseudo_grad", "oja"))

@@ -101,8 +101,11 @@ def test_reverse_checkpointed_forward_and_finite_differences_agree(feedback, the
     grads = {}
     for mode in ("reverse", "checkpoint", "forward"):
         learner = meta(theta, feedback, meta_gradient=mode, checkpoint_every=3)
-        grads[mode], loss, _ = learner.meta_gradient(episodes)
-        torch.testing.assert_close(loss, learner.loss(learner.theta.detach(), episodes)[0], atol=1e-13, rtol=0)
+        per_episode, loss, _ = learner.meta_gradient(episodes)
+        torch.testing.assert_close(
+            loss.mean(), learner.loss(learner.theta.detach(), episodes)[0][0], atol=1e-13, rtol=0
+        )
+        grads[mode] = per_episode.mean(0, keepdim=True)  # the replica's loss is the mean over its episodes
     numeric = finite_differences(meta(theta, feedback), episodes)
     assert float(torch.linalg.vector_norm(numeric)) > 1e-3
     torch.testing.assert_close(grads["checkpoint"], grads["reverse"], atol=0, rtol=1e-12)
@@ -115,14 +118,13 @@ def test_a_batch_of_episodes_equals_a_loop_over_episodes():
     episodes = batch(3)
     learner = meta(THREE)
     grad, loss, _ = learner.meta_gradient(episodes)
-    singles = [
-        learner.meta_gradient(
-            EpisodeBatch(unstack_state_batch(episodes.state, i), *(t[i : i + 1] for t in episodes[1:]))
-        )
-        for i in range(3)
-    ]
-    torch.testing.assert_close(loss, sum(s[1] for s in singles) / 3, atol=1e-14, rtol=0)
-    torch.testing.assert_close(grad, sum(s[0] for s in singles) / 3, atol=1e-13, rtol=0)
+    singles = [learner.meta_gradient(single(episodes, i)) for i in range(3)]
+    torch.testing.assert_close(loss, torch.cat([s[1] for s in singles]), atol=1e-14, rtol=0)
+    torch.testing.assert_close(grad, torch.cat([s[0] for s in singles]), atol=1e-13, rtol=0)
+
+
+def single(episodes, i):
+    return EpisodeBatch(unstack_state_batch(episodes.state, i), *(t[i : i + 1] for t in episodes[1:]))
 
 
 def unstack_state_batch(state, i):
@@ -149,3 +151,50 @@ def test_l1_enters_the_gradient_as_lambda_sign_theta_and_shrinks_every_coefficie
     torch.testing.assert_close(sparse.theta.grad, g_plain + 100.0 * torch.sign(before), atol=1e-12, rtol=0)
     assert record["meta_loss"][0] == pytest.approx(float(loss[0]) + 100.0 * float(before.abs().sum()), abs=1e-12)
     assert (sparse.theta.detach().abs() < before.abs()).all()
+
+
+def test_scale_free_coefficients_leave_the_inner_update_unchanged_when_converted_back():
+    scales = {"ehebb": 0.5, "oja": 24.0}
+    size = torch.tensor([[1.0, 0.5, 24.0]], dtype=torch.float64)
+    plain, scaled = meta(THREE), meta(THREE, scales=scales)
+    assert scaled.coefficients() == pytest.approx(THREE, rel=1e-15)
+    torch.testing.assert_close(scaled.theta.detach(), plain.theta.detach() * size, atol=0, rtol=1e-15)
+    episodes = batch(2)
+    x, t = episodes.support_x[:, :1], episodes.support_y[:, :1]
+    for a, b in zip(
+        plain.learner(plain.theta.detach().expand(2, -1)).step(episodes.state, x, t).deltas,
+        scaled.learner(scaled.theta.detach().expand(2, -1)).step(episodes.state, x, t).deltas,
+        strict=True,
+    ):
+        torch.testing.assert_close(a, b, atol=1e-15, rtol=0)
+    g_plain, loss_plain, _ = plain.meta_gradient(episodes)
+    g_scaled, loss_scaled, _ = scaled.meta_gradient(episodes)
+    torch.testing.assert_close(loss_scaled, loss_plain, atol=1e-15, rtol=0)
+    torch.testing.assert_close(g_scaled, g_plain / size, atol=0, rtol=1e-10)  # chain rule: ∂L/∂θ̃ = ∂L/∂θ / s
+    scaled.set_paper_theta(torch.tensor([[0.1, 0.2, 0.3]], dtype=torch.float64))
+    assert scaled.coefficients() == pytest.approx({"pseudo_grad": 0.1, "ehebb": 0.2, "oja": 0.3}, rel=1e-15)
+    with pytest.raises(ValueError, match="scales"):
+        meta(THREE, scales={"oja": 0.0})
+
+
+def test_term_scales_are_the_rms_sizes_of_the_terms_relative_to_the_pseudo_gradient():
+    from neuroplastic.feedback.errors import signals
+    from neuroplastic.plasticity.scales import term_scales
+
+    episodes = batch(2, steps=4)
+    squares = {"pseudo_grad": 0.0, "oja": 0.0, "ehebb": 0.0}
+    for i in range(2):
+        state = unstack_state(episodes.state, i)
+        for s in range(4):
+            x, t = episodes.support_x[i, s : s + 1], episodes.support_y[i, s : s + 1]
+            ys, es = signals(state.weights, state.feedbacks, x, t, mode="fa", input_error=True)
+            for l, w in enumerate(state.weights):
+                post = torch.softmax(ys[l + 1], -1) if l == len(state.weights) - 1 else ys[l + 1]
+                y0, y1, e0, e1 = ys[l][0], post[0], es[l][0], es[l + 1][0]
+                squares["pseudo_grad"] += float(torch.outer(e1, y0).square().sum())
+                squares["oja"] += float((torch.outer(y1, y0) - torch.outer(y1, y1) @ w).square().sum())
+                squares["ehebb"] += float(torch.outer(e1, e0).square().sum())
+    scales = term_scales(["ehebb", "oja"], episodes, feedback="fa")
+    assert set(scales) == {"ehebb", "oja"}
+    for name in ("ehebb", "oja"):
+        assert scales[name] == pytest.approx((squares[name] / squares["pseudo_grad"]) ** 0.5, rel=1e-12)

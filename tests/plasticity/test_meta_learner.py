@@ -180,14 +180,14 @@ def test_bad_input_is_refused_with_a_clear_error(images):
         MetaLearner(SIZES, theta_init={"pseudo_grad": 1e300}, dtype=torch.float64).step(batch)
 
 
-def test_a_diverging_replica_is_skipped_and_stops_the_run_after_patience_steps(images):
+def test_a_diverging_replica_keeps_its_theta_and_stops_the_run_after_patience_steps(images):
     batches = list(zip(range(3), stream(images, range(6), seeds=(0, 1)), strict=False))
     meta = MetaLearner(
         SIZES,
         terms=list(TERMS),
         theta_init=TERMS,
         replicas=2,
-        on_divergence="skip",
+        on_divergence="drop",
         patience=3,
         lr=1e-2,
         dtype=torch.float64,
@@ -216,7 +216,7 @@ def test_shrink_moves_a_diverged_replica_towards_zero_with_the_clipped_barrier_g
     ce = ce.clone()
     ce[1] = torch.nan
     meta.meta_gradient = lambda _: (grad, ce, final)
-    skip = MetaLearner(SIZES, on_divergence="skip", clip_value=5.0, **options)
+    skip = MetaLearner(SIZES, on_divergence="drop", clip_value=5.0, **options)
     skip.meta_gradient = meta.meta_gradient
     for step in range(2):
         record = meta.step(batch)
@@ -232,7 +232,43 @@ def test_shrink_moves_a_diverged_replica_towards_zero_with_the_clipped_barrier_g
         MetaLearner(SIZES, on_divergence="shrink")
 
 
-def _first(part):
+def test_a_diverged_episode_is_dropped_and_the_others_give_exactly_their_mean_meta_gradient(images):
+    batch = next(stream(images, range(6), meta_batch=3))
+    support_x = batch.support_x.clone()
+    support_x[1, 0, 0] = torch.nan  # episode 1's inner loop goes NaN from its first step
+    poisoned = type(batch)(batch.state, support_x, *batch[2:])
+    options = {"terms": list(TERMS), "theta_init": TERMS, "lr": 1e-2, "dtype": torch.float64}
+    reference = MetaLearner(SIZES, **options)
+    grads, losses = zip(*(reference.meta_gradient(_episode(batch, i))[:2] for i in (0, 2)), strict=True)
+    meta = MetaLearner(SIZES, on_divergence="drop", **options)
+    record = meta.step(poisoned)
+    assert record["dropped"] == [1] and record["skipped"] == [True] and int(meta.dropped[0]) == 1
+    torch.testing.assert_close(meta.theta.grad, (grads[0] + grads[1]) / 2, atol=0, rtol=1e-12)
+    assert record["query_loss"][0] == pytest.approx(float(losses[0][0] + losses[1][0]) / 2, rel=1e-12)
+    assert record["theta"][0] != list(TERMS.values())  # the step was taken with the two healthy episodes
+
+
+def test_a_replica_with_no_episode_left_steps_towards_zero_at_its_usual_gradient_size(images):
+    healthy, nan_batch = list(zip(range(2), stream(images, range(6), seeds=(0, 1)), strict=False))
+    support_x = nan_batch[1].support_x.clone()
+    support_x[1] = torch.nan  # replica 1's only episode diverges
+    poisoned = type(nan_batch[1])(nan_batch[1].state, support_x, *nan_batch[1][2:])
+    meta = MetaLearner(SIZES, terms=list(TERMS), theta_init=TERMS, replicas=2, on_divergence="drop")
+    meta.step(healthy[1])
+    usual = meta.theta.grad.abs() * 0.1  # the running mean after one step: 0.1 |g|
+    torch.testing.assert_close(meta.typical_grad, usual, atol=0, rtol=0)
+    before = meta.theta.detach().clone()
+    record = meta.step(poisoned)
+    assert record["skipped"] == [False, True] and record["dropped"] == [0, 1]
+    torch.testing.assert_close(meta.theta.grad[1], torch.sign(before[1]) * usual[1], atol=0, rtol=0)
+    torch.testing.assert_close(meta.typical_grad[1], usual[1], atol=0, rtol=0)  # a lost step teaches it nothing
+
+
+def _episode(batch, i):
+    return type(batch)(*(_first(part, i) for part in batch))
+
+
+def _first(part, i=0):
     if isinstance(part, torch.Tensor):
-        return part[:1]
-    return type(part)(*(None if p is None else tuple(t[:1] for t in p) for p in part))
+        return part[i : i + 1]
+    return type(part)(*(None if p is None else tuple(t[i : i + 1] for t in p) for p in part))

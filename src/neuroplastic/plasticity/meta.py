@@ -2,13 +2,18 @@
 
 Each episode starts from fresh W and B, learns online from its support set with ΔW_ℓ = Σ_r θ_r F^r_ℓ and is
 scored on its query set; the meta-loss is the query cross-entropy (mean over query samples and episodes) plus
-λ‖θ‖₁, differentiated through the whole unrolled inner loop (Shervani-Tabar & Rosenbaum 2023, Eq. 6). The L1 part
-enters the gradient as λ·sign(θ). ``replicas`` independent meta-learners (e.g. seeds) train in lockstep as one
+λ‖θ̃‖₁, differentiated through the whole unrolled inner loop (Shervani-Tabar & Rosenbaum 2023, Eq. 6). The L1 part
+enters the gradient as λ·sign(θ̃). ``replicas`` independent meta-learners (e.g. seeds) train in lockstep as one
 batched computation: θ is replicas × R, and Adam, being elementwise, treats each row as its own optimiser.
+
+Scale-free coefficients: with term scales s_r (e.g. `term_scales`, the size of F^r relative to F⁰), Adam and the L1
+penalty act on θ̃_r = s_r θ_r, so a step of θ̃_r changes ΔW as much as the same step of θ̃₀ = θ₀ would, whatever
+the size of the term; the rule itself, and everything reported, uses θ_r = θ̃_r / s_r (the paper's units).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -44,7 +49,9 @@ class MetaLearner:
     Adam (as ``torch.nn.utils.clip_grad_value_``): through a long unroll the per-episode meta-gradient is heavy-
     tailed (rare episodes near the inner loop's stability edge give 10⁴–10⁸ where most give 10–10³), and one such
     outlier would steer Adam for the next ~10 steps. Hidden σ must be smooth (softplus or tanh): the meta-gradient
-    differentiates σ′, and ReLU has σ″ = 0. ``on_divergence``: see `step`.
+    differentiates σ′, and ReLU has σ″ = 0. ``scales``: s_r by term name (1 for terms not named) for scale-free
+    coefficients (see the module docstring); ``theta_init`` is in the paper's units all the same.
+    ``on_divergence``: see `step`.
     """
 
     def __init__(
@@ -65,7 +72,8 @@ class MetaLearner:
         beta: float = 10.0,
         reduce: str = "sum",
         output_post: OutputPost = "softmax",
-        on_divergence: Literal["raise", "skip", "shrink"] = "raise",
+        scales: Mapping[str, float] | None = None,
+        on_divergence: Literal["raise", "drop", "shrink"] = "raise",
         patience: int = 20,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str = "cpu",
@@ -81,6 +89,9 @@ class MetaLearner:
         init = {"pseudo_grad": 1e-3, **(theta_init or {})}
         if set(init) - set(terms) - {"pseudo_grad"}:
             raise ValueError(f"theta_init names terms not in {terms}: {sorted(set(init) - set(terms))}")
+        scales = dict(scales or {})
+        if set(scales) - set(terms) or not all(math.isfinite(v) and v > 0 for v in scales.values()):
+            raise ValueError(f"scales must give finite positive sizes for terms of {terms}, got {scales}")
         if set(nonnegative) - set(terms) or any(init.get(name, 0.0) < 0 for name in nonnegative):
             raise ValueError(f"nonnegative must name terms of {terms} whose θ starts >= 0, got {list(nonnegative)}")
         if clip_value is not None and not clip_value > 0:
@@ -89,8 +100,8 @@ class MetaLearner:
             raise ValueError(f"meta_gradient must be one of {', '.join(META_GRADIENT_MODES)}, got {meta_gradient!r}")
         if replicas < 1 or checkpoint_every < 1 or patience < 1 or not lr > 0 or l1 < 0:
             raise ValueError("need replicas >= 1, checkpoint_every >= 1, patience >= 1, lr > 0 and l1 >= 0")
-        if on_divergence not in ("raise", "skip", "shrink"):
-            raise ValueError(f"on_divergence must be 'raise', 'skip' or 'shrink', got {on_divergence!r}")
+        if on_divergence not in ("raise", "drop", "shrink"):
+            raise ValueError(f"on_divergence must be 'raise', 'drop' or 'shrink', got {on_divergence!r}")
         if on_divergence == "shrink" and clip_value is None:
             raise ValueError("on_divergence='shrink' steps with the clipped gradient ±clip_value: set clip_value")
         if len(sizes) < 2:
@@ -98,22 +109,35 @@ class MetaLearner:
         self.sizes, self.terms, self.feedback = list(sizes), terms, feedback
         self.l1, self.replicas, self.mode, self.checkpoint_every = l1, replicas, meta_gradient, checkpoint_every
         self.activation, self.beta, self.reduce, self.output_post = activation, beta, reduce, output_post
-        row = [float(init.get(name, 0.0)) for name in terms]
+        self.scales = torch.tensor([float(scales.get(name, 1.0)) for name in terms], dtype=dtype, device=device)
+        row = [float(init.get(name, 0.0)) * float(scales.get(name, 1.0)) for name in terms]
         self.theta = torch.tensor([row] * replicas, dtype=dtype, device=device, requires_grad=True)
         self.optimizer = torch.optim.Adam([self.theta], lr=lr)
         self.nonnegative = [terms.index(name) for name in nonnegative]
         self.clip_value = clip_value
         self.on_divergence, self.patience = on_divergence, patience
         self.skips = torch.zeros(replicas, dtype=torch.int64, device=device)
+        self.dropped = torch.zeros(replicas, dtype=torch.int64, device=device)
+        self.typical_grad = torch.zeros(replicas, len(terms), dtype=dtype, device=device)
         self.steps = 0
         self.history: list[dict[str, Any]] = []
 
     def coefficients(self, replica: int = 0) -> dict[str, float]:
-        """θ_r by term name for one replica."""
-        return dict(zip(self.terms, self.theta[replica].tolist(), strict=True))
+        """θ_r by term name for one replica, in the paper's units."""
+        return dict(zip(self.terms, self.paper_theta()[replica].tolist(), strict=True))
+
+    def paper_theta(self) -> torch.Tensor:
+        """θ = θ̃ / s, replicas × R: the coefficients the rule uses."""
+        return self.theta.detach() / self.scales
+
+    @torch.no_grad()
+    def set_paper_theta(self, theta: torch.Tensor) -> None:
+        """Set θ (replicas × R, the paper's units); the optimised θ̃ becomes θ·s."""
+        self.theta.copy_(theta.to(self.theta) * self.scales)
 
     def learner(self, theta: torch.Tensor) -> Learner:
-        """The inner-loop learner for per-network coefficients ``theta`` (networks × R)."""
+        """The inner-loop learner for per-network optimised coefficients ``theta`` θ̃ (networks × R)."""
+        theta = theta / self.scales
         rule = Rule(
             {name: theta[:, r].view(-1, 1, 1) for r, name in enumerate(self.terms)},
             reduce=self.reduce,
@@ -124,11 +148,17 @@ class MetaLearner:
     def loss(
         self, theta: torch.Tensor, batch: EpisodeBatch, *, checkpoint_every: int = 0
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """Query cross-entropy per replica (mean over its episodes) after the inner loop; aux = (final W_ℓ…)."""
-        per_episode = self._per_episode(theta, batch)
+        """Query cross-entropy per replica (mean over its episodes) for θ̃ (replicas × R); aux = (final W_ℓ…)."""
+        ce, final = self.episode_loss(self._per_episode(theta, batch), batch, checkpoint_every=checkpoint_every)
+        return ce.view(self.replicas, -1).mean(-1), final
+
+    def episode_loss(
+        self, theta: torch.Tensor, batch: EpisodeBatch, *, checkpoint_every: int = 0
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Query cross-entropy per episode after the inner loop, for θ̃ per episode (E × R); aux = (final W_ℓ…)."""
         final = unroll(
             self.learner,
-            per_episode,
+            theta,
             batch.state,
             batch.support_x,
             batch.support_y,
@@ -136,70 +166,75 @@ class MetaLearner:
         )
         logits = forward(final.weights, batch.query_x, activation=self.activation, beta=self.beta)[-1]
         ce = F.cross_entropy(logits.flatten(0, -2), batch.query_y.flatten(), reduction="none")
-        return ce.view(self.replicas, -1).mean(-1), final.weights
+        return ce.view(len(batch), -1).mean(-1), final.weights
 
     def meta_gradient(self, batch: EpisodeBatch) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...]]:
-        """(∂ query CE / ∂θ per replica, query CE per replica, final weights) in this learner's mode."""
+        """(∂ query CE / ∂θ̃ per episode (E × R), query CE per episode, final weights) in this learner's mode.
+
+        Each episode gets its own copy of its replica's θ̃, so one episode's gradient never mixes with another's
+        (a diverged episode can be dropped from the average).
+        """
+        theta = self._per_episode(self.theta.detach(), batch)
         if self.mode == "forward":
-            return forward_gradient(lambda th: self.loss(th, batch), self.theta)
+            return forward_gradient(lambda th: self.episode_loss(th, batch), theta)
         every = self.checkpoint_every if self.mode == "checkpoint" else 0
-        return reverse_gradient(lambda th: self.loss(th, batch, checkpoint_every=every), self.theta)
+        return reverse_gradient(lambda th: self.episode_loss(th, batch, checkpoint_every=every), theta)
 
     def step(self, batch: EpisodeBatch) -> dict[str, Any]:
-        """One Adam step on θ from a batch of episodes; writes the meta-gradient into ``theta.grad``.
+        """One Adam step on θ̃ from a batch of episodes; writes the meta-gradient into ``theta.grad``.
 
-        A replica whose query loss or meta-gradient is NaN/inf (its inner loop diverged) stops the run with
-        ``on_divergence="raise"``; with ``"skip"`` its θ and Adam moments stay as they were for this step (Adam's
-        shared step count still advances); with ``"shrink"`` its gradient is clip_value·sign(θ), the clipped
-        gradient of a loss that is infinite beyond the stability edge of the inner loop, so Adam moves every θ_r
-        towards 0 (a skip would hide the edge, and θ would drift across it again). Only ``patience`` consecutive
-        divergences of one replica stop the run. ``skipped`` in the record marks the replicas whose meta-gradient
-        was not used.
+        An episode whose query loss or meta-gradient is NaN/inf (its inner loop diverged) stops the run with
+        ``on_divergence="raise"``. With ``"drop"`` it is left out of its replica's mean meta-gradient (and counted);
+        a replica left with no episode steps towards 0 with sign(θ̃)·ḡ, ḡ the running mean (EMA, 0.9) of the |meta-
+        gradient| it was given before, so the inner loop's stability edge acts as a barrier at the usual gradient
+        size. With ``"shrink"`` a replica with a diverged episode steps with clip_value·sign(θ̃), the clipped
+        gradient of a loss that is infinite beyond the edge (an outsized gradient: it fills Adam's second moment for
+        many steps). Only ``patience`` consecutive steps with a divergence in one replica stop the run. ``skipped``
+        in the record marks the replicas with a diverged episode, ``dropped`` counts their diverged episodes.
         """
         grad, ce, final = self.meta_gradient(batch)
-        diverged = ~(torch.isfinite(ce) & torch.isfinite(grad).all(-1))
+        finite = (torch.isfinite(ce) & torch.isfinite(grad).all(-1)).view(self.replicas, -1)
+        kept = finite.sum(-1)
+        dropped = finite.shape[-1] - kept
+        diverged = dropped > 0
         self.skips = torch.where(diverged, self.skips + 1, 0)
+        self.dropped += dropped
         if diverged.any() and (self.on_divergence == "raise" or int(self.skips.max()) >= self.patience):
-            hint = f"the inner loop diverged with θ = {self.theta.detach().tolist()} (terms {self.terms})"
+            hint = f"the inner loop diverged with θ = {self.paper_theta().tolist()} (terms {self.terms})"
             check_finite(
-                torch.where(diverged, torch.inf, ce), step=self.steps, what="meta-training query loss", hint=hint
+                torch.where(diverged, torch.inf, 0.0), step=self.steps, what="meta-training query loss", hint=hint
             )
+        ce = ce.view(self.replicas, -1)
+        mean_ce = torch.where(finite, ce, 0.0).sum(-1) / kept.clamp(min=1)
+        mean_ce = torch.where(kept > 0, mean_ce, torch.nan)
+        grad = torch.where(finite.unsqueeze(-1), grad.view(*finite.shape, -1), 0.0).sum(1)
+        grad = grad / kept.clamp(min=1).unsqueeze(-1)
         theta = self.theta.detach()
         grad = grad + self.l1 * torch.sign(theta)
         if self.clip_value is not None:
             grad = grad.clamp(-self.clip_value, self.clip_value)
-        shrink = self.on_divergence == "shrink"
-        fallback = self.clip_value * torch.sign(theta) if shrink else torch.zeros_like(theta)
-        self.theta.grad = torch.where(diverged.unsqueeze(-1), fallback, grad)
+        if self.on_divergence == "shrink":
+            grad = torch.where(diverged.unsqueeze(-1), self.clip_value * torch.sign(theta), grad)
+        else:
+            lost = (kept == 0).unsqueeze(-1)
+            grad = torch.where(lost, torch.sign(theta) * self.typical_grad, grad)
+            self.typical_grad = torch.where(lost, self.typical_grad, 0.9 * self.typical_grad + 0.1 * grad.abs())
+        self.theta.grad = grad
         record = {
             "step": self.steps,
-            "query_loss": ce.tolist(),
-            "meta_loss": (ce + self.l1 * theta.abs().sum(-1)).tolist(),
+            "query_loss": mean_ce.tolist(),
+            "meta_loss": (mean_ce + self.l1 * theta.abs().sum(-1)).tolist(),
             "skipped": diverged.tolist(),
+            "dropped": dropped.tolist(),
             **self.diagnostics(batch, final),
         }
-        frozen = diverged & (not shrink)
-        kept = self._adam_rows(frozen)
         self.optimizer.step()
         with torch.no_grad():
             self.theta[:, self.nonnegative] = self.theta[:, self.nonnegative].clamp(min=0.0)
-        self._restore_rows(frozen, kept)
         self.steps += 1
-        record["theta"] = self.theta.detach().tolist()
+        record["theta"] = self.paper_theta().tolist()
         self.history.append(record)
         return record
-
-    def _adam_rows(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
-        state = self.optimizer.state[self.theta]
-        kept = {key: state[key][rows].clone() for key in ("exp_avg", "exp_avg_sq") if key in state}
-        return {**kept, "theta": self.theta.detach()[rows].clone()}
-
-    @torch.no_grad()
-    def _restore_rows(self, rows: torch.Tensor, kept: dict[str, torch.Tensor]) -> None:
-        state = self.optimizer.state[self.theta]
-        for key in ("exp_avg", "exp_avg_sq"):
-            state[key][rows] = kept[key] if key in kept else 0.0
-        self.theta[rows] = kept["theta"]
 
     def fit(self, batches: Iterable[EpisodeBatch], steps: int | None = None, *, callback=None) -> list[dict]:
         """Meta-train on ``batches`` (at most ``steps`` of them); ``callback(self, record)`` after each step."""
@@ -264,25 +299,32 @@ class MetaLearner:
         }
 
     def state_dict(self) -> dict[str, Any]:
-        """θ, Adam's state, the step count and the per-step history (for a checkpoint)."""
+        """θ̃, the scales, Adam's state, the step count and the per-step history (for a checkpoint)."""
         return {
             "theta": self.theta.detach().clone(),
+            "scales": self.scales.clone(),
             "optimizer": self.optimizer.state_dict(),
             "steps": self.steps,
             "skips": self.skips.clone(),
+            "dropped": self.dropped.clone(),
+            "typical_grad": self.typical_grad.clone(),
             "history": list(self.history),
             "terms": list(self.terms),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Resume from `state_dict` output (the terms and replicas must match)."""
+        """Resume from `state_dict` output (the terms, replicas and scales must match)."""
         if list(state["terms"]) != self.terms or tuple(state["theta"].shape) != tuple(self.theta.shape):
             raise ValueError(f"checkpoint is for terms {state['terms']} θ {tuple(state['theta'].shape)}")
+        if not torch.equal(state["scales"].to(self.scales), self.scales):
+            raise ValueError(f"checkpoint has term scales {state['scales'].tolist()}, not {self.scales.tolist()}")
         with torch.no_grad():
             self.theta.copy_(state["theta"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.steps, self.history = int(state["steps"]), list(state["history"])
         self.skips = state["skips"].to(self.skips.device)
+        self.dropped = state["dropped"].to(self.dropped.device)
+        self.typical_grad = state["typical_grad"].to(self.typical_grad)
 
     def _per_episode(self, theta: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
         n = len(batch)

@@ -42,14 +42,21 @@ def episode_batch(
     *,
     feedback: FeedbackMode,
     generators: Sequence[torch.Generator],
+    absolute_labels: bool = False,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
 ) -> EpisodeBatch:
-    """Stack ``episodes`` of ``images``; episode i gets fresh W and B drawn from ``generators[i]``."""
+    """Stack ``episodes`` of ``images``; episode i gets fresh W and B drawn from ``generators[i]``.
+
+    Labels are the episode's 0..N−1 (an N-unit output layer), or with ``absolute_labels`` the dataset's own class
+    ids (an output layer with a unit for every class, as the authors' 47-way head on EMNIST).
+    """
     if len(episodes) != len(generators) or not episodes:
         raise ValueError(f"need one generator per episode and at least one episode, got {len(episodes)} episodes")
     n_way = len(episodes[0].classes)
-    if sizes[-1] != n_way:
+    if absolute_labels and sizes[-1] < images.n_classes:
+        raise ValueError(f"the output layer has {sizes[-1]} units for labels of {images.n_classes} classes")
+    if not absolute_labels and sizes[-1] != n_way:
         raise ValueError(f"the output layer has {sizes[-1]} units for {n_way}-way episodes")
 
     def stack(idx_name: str, label_name: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,7 +64,8 @@ def episode_batch(
         for e in episodes:
             x, _ = images.batch(getattr(e, idx_name), flatten=True, dtype=dtype, device=device)
             xs.append(x)
-            ys.append(getattr(e, label_name).to(device))
+            labels = getattr(e, label_name)
+            ys.append((e.classes[labels] if absolute_labels else labels).to(device))
         return torch.stack(xs), torch.stack(ys)
 
     support_x, support_y = stack("support_idx", "support_labels")
@@ -78,6 +86,7 @@ def episode_stream(
     feedback: FeedbackMode,
     meta_batch: int = 1,
     start: int = 0,
+    absolute_labels: bool = False,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
 ) -> Iterator[EpisodeBatch]:
@@ -100,5 +109,12 @@ def episode_stream(
                 generators.append(make_generator(seed, 7, i))
         index += meta_batch
         yield episode_batch(
-            images, episodes, sizes, feedback=feedback, generators=generators, dtype=dtype, device=device
+            images,
+            episodes,
+            sizes,
+            feedback=feedback,
+            generators=generators,
+            absolute_labels=absolute_labels,
+            dtype=dtype,
+            device=device,
         )

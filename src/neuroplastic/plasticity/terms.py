@@ -1,10 +1,12 @@
-"""The pool of plasticity terms F^r(pre y, post y, pre e, post e, W, B) → ΔW-direction (n_ℓ × n_{ℓ−1}).
+"""Plasticity terms F^r(pre y, post y, pre e, post e, W, B) → ΔW-direction (n_ℓ × n_{ℓ−1}), and the registry.
 
 Sign convention: the update is ΔW_ℓ = Σ_r θ_r F^r_ℓ and W_ℓ ← W_ℓ + ΔW_ℓ. The paper's named terms carry
 their sign (F⁰ = −e_ℓ y_{ℓ−1}ᵀ, so θ₀ > 0 is a learning rate; eHebb = −e_ℓ e_{ℓ−1}ᵀ; Oja enters with +);
-the extra terms of the development superset are the bare products listed, their sign left to θ.
+the other terms are the bare products listed, their sign left to θ.
 Each term is a sum over the samples (rows) of a batch; column notation in the formulas, row tensors in code.
 Metadata: which signals a term reads, and whether it needs the pre-synaptic error e_{ℓ−1} (e₀ in layer 1).
+``origin`` says where a term comes from: the paper's numbering F^r where it is known (Shervani-Tabar & Rosenbaum
+2023 name F⁰, F² and F⁹), otherwise the numbering of the authors' development code.
 
 Most terms are sums of outer products, F = Σ_k L_kᵀ R_k with L_k: batch × n_ℓ and R_k: batch × n_{ℓ−1}; their
 ``factors`` let a rule scale the thin L_k by θ and form ΔW with one matrix product (the Oja decay enters as
@@ -80,7 +82,7 @@ TERMS: dict[str, Term] = {}
     "pseudo_grad",
     "−e_ℓ y_{ℓ−1}ᵀ",
     ("pre_y", "post_e"),
-    "NatComm F⁰ (exactly −∇_W CE when B = Wᵀ)",
+    "NatComm F⁰, the pseudo-gradient (exactly −∇_W CE when B = Wᵀ)",
     lambda py, qy, pe, qe, w: [(-qe, py)],
 )
 def pseudo_grad(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -92,7 +94,7 @@ def pseudo_grad(pre_y, post_y, pre_e, post_e, weight, feedback):
     "ehebb",
     "−e_ℓ e_{ℓ−1}ᵀ",
     ("pre_e", "post_e"),
-    "NatComm F² (error-based Hebbian)",
+    "NatComm F², error-based Hebbian (the authors' development term '3')",
     lambda py, qy, pe, qe, w: [(-qe, pe)],
 )
 def ehebb(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -104,7 +106,7 @@ def ehebb(pre_y, post_y, pre_e, post_e, weight, feedback):
     "oja",
     "y_ℓ y_{ℓ−1}ᵀ − (y_ℓ y_ℓᵀ) W_ℓ",
     ("pre_y", "post_y", "W"),
-    "NatComm F⁹ (Oja's subspace rule)",
+    "NatComm F⁹, Oja's subspace rule (the authors' development term '12')",
     lambda py, qy, pe, qe, w: [(qy, py), (-qy, qy @ w)],
 )
 def oja(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -140,7 +142,7 @@ def plain_hebb(pre_y, post_y, pre_e, post_e, weight, feedback):
     "post_y_pre_e",
     "y_ℓ e_{ℓ−1}ᵀ",
     ("post_y", "pre_e"),
-    "superset '1'",
+    "NatComm pool, post activity × pre error (the authors' development term '1')",
     lambda py, qy, pe, qe, w: [(qy, pe)],
 )
 def post_y_pre_e(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -152,7 +154,7 @@ def post_y_pre_e(pre_y, post_y, pre_e, post_e, weight, feedback):
     "hebb_decay",
     "(y_ℓ y_ℓᵀ) W_ℓ",
     ("post_y", "W"),
-    "superset '2'",
+    "the authors' development term '2', deleted by them: self-amplifying, (y yᵀ)W grows as W³ for θ > 0",
     lambda py, qy, pe, qe, w: [(qy, qy @ w)],
 )
 def hebb_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -160,13 +162,22 @@ def hebb_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     return subspace_decay(post_y, weight)
 
 
-@_term("instar", "y_ℓ (y_{ℓ−1} − W_ℓ)", ("pre_y", "post_y", "W"), "superset '4' (instar)")
+@_term(
+    "instar",
+    "y_ℓ y_{ℓ−1}ᵀ − diag(y_ℓ) W_ℓ",
+    ("pre_y", "post_y", "W"),
+    "Grossberg's instar (our reading of a pool term without the pre error; the authors' '4' was 1 y_{ℓ−1}ᵀ − W)",
+)
 def instar(pre_y, post_y, pre_e, post_e, weight, feedback):
-    """Instar: ΔW_ij = y_i (x_j − W_ij), i.e. y xᵀ − diag(y) W."""
+    """Grossberg's instar: ΔW_ij = y_i (x_j − W_ij), i.e. y_ℓ y_{ℓ−1}ᵀ − diag(y_ℓ) W_ℓ (summed over the batch).
+
+    Each row moves towards the input, gated by its own activity; stable for θ ≥ 0 (the decay is diag(y) W), self-
+    amplifying for θ < 0.
+    """
     return hebb(pre_y, post_y) - post_y.sum(-2).unsqueeze(-1) * weight
 
 
-@_term("constant", "1 1ᵀ", (), "superset '5'")
+@_term("constant", "1 1ᵀ", (), "the authors' development term '5'")
 def constant(pre_y, post_y, pre_e, post_e, weight, feedback):
     """A constant drive: every synapse changes by 1 per sample."""
     return torch.full_like(weight, pre_y.shape[-2])
@@ -176,7 +187,7 @@ def constant(pre_y, post_y, pre_e, post_e, weight, feedback):
     "post_error",
     "e_ℓ 1ᵀ",
     ("post_e",),
-    "superset '6' (post error only)",
+    "post error only; the offset part of the authors' '16' e_ℓ (e_{ℓ−1} − b)ᵀ = e_ℓ e_{ℓ−1}ᵀ − b e_ℓ 1ᵀ",
     lambda py, qy, pe, qe, w: [(qe, _ones(qe, w))],
 )
 def post_error(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -188,7 +199,7 @@ def post_error(pre_y, post_y, pre_e, post_e, weight, feedback):
     "pre_error",
     "1 e_{ℓ−1}ᵀ",
     ("pre_e",),
-    "superset '7' (pre error only)",
+    "NatComm pool, pre error only (the authors' development term '7')",
     lambda py, qy, pe, qe, w: [(_ones(pe, w.mT), pe)],
 )
 def pre_error(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -200,7 +211,7 @@ def pre_error(pre_y, post_y, pre_e, post_e, weight, feedback):
     "ehebb_post_decay",
     "e_ℓ e_{ℓ−1}ᵀ − (e_ℓ e_ℓᵀ) W_ℓ",
     ("pre_e", "post_e", "W"),
-    "superset '8'",
+    "the authors' development term '8', deleted by them before the paper",
     lambda py, qy, pe, qe, w: [(qe, pe), (-qe, qe @ w)],
 )
 def ehebb_post_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -212,7 +223,7 @@ def ehebb_post_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     "ehebb_pre_decay",
     "e_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)",
     ("pre_e", "post_e", "W"),
-    "superset '9'",
+    "NatComm pool, eHebb with a pre-error decay (the authors' development term '9')",
     lambda py, qy, pe, qe, w: [(qe, pe), (-(pe @ w.mT), pe)],
 )
 def ehebb_pre_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -224,7 +235,7 @@ def ehebb_pre_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     "post_y_pre_e_decay",
     "y_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)",
     ("post_y", "pre_e", "W"),
-    "superset '11'",
+    "NatComm pool, post activity × pre error with a pre-error decay (the authors' development term '11')",
     lambda py, qy, pe, qe, w: [(qy, pe), (-(pe @ w.mT), pe)],
 )
 def post_y_pre_e_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -236,7 +247,7 @@ def post_y_pre_e_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     "error_decay",
     "(e_ℓ e_ℓᵀ) W_ℓ",
     ("post_e", "W"),
-    "superset '14'",
+    "post-error decay (the authors' development term '14'); linear in W_ℓ, since e_ℓ does not scale with W_ℓ",
     lambda py, qy, pe, qe, w: [(qe, qe @ w)],
 )
 def error_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
@@ -248,7 +259,7 @@ def error_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     "pre_error_decay",
     "W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)",
     ("pre_e", "W"),
-    "superset '15'",
+    "the authors' development term '15', deleted by them before the paper",
     lambda py, qy, pe, qe, w: [(pe @ w.mT, pe)],
 )
 def pre_error_decay(pre_y, post_y, pre_e, post_e, weight, feedback):

@@ -1,4 +1,7 @@
-"""Statistics over seeds: n, mean, sd and a 95 % percentile-bootstrap confidence interval of the mean.
+"""Statistics over seeds: n, mean, sd and a 95 % confidence interval of the mean (Student t or percentile bootstrap).
+
+The t-interval x̄ ± t_{n−1, (1+level)/2} · sd/√n covers the mean of normal data at its nominal level for every n ≥ 2;
+the percentile bootstrap below undercovers at few seeds (about 50 % at n = 2, 84 % at n = 5 for a 95 % interval).
 
 For a sample x₁…xₙ, the bootstrap draws B = 10,000 resamples x*₁…x*ₙ uniformly with replacement (a NumPy
 generator seeded with 0, so the same sample always gives the same interval), takes each resample's mean x̄*_b,
@@ -57,3 +60,62 @@ def summarize_sample(values: Any, **bootstrap: Any) -> Summary:
 def format_summary(s: Summary) -> str:
     """``mean [low, high] (n=…)`` with four significant digits."""
     return f"{s.mean:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}] (n={s.n})"
+
+
+def t_interval(values: Any, *, level: float = CI_LEVEL) -> tuple[float, float]:
+    """Student-t interval of the mean, x̄ ± t_{n−1,(1+level)/2} s/√n (s: sample sd); NaN bounds when n = 1."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    if x.size == 0:
+        raise ValueError("t_interval needs at least one value")
+    if not 0 < level < 1:
+        raise ValueError(f"need 0 < level < 1, got level={level}")
+    if x.size == 1:
+        return math.nan, math.nan
+    half = t_quantile((1 + level) / 2, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return float(x.mean()) - half, float(x.mean()) + half
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The p-quantile (p ≥ 1/2) of Student's t with ``df`` degrees of freedom, by bisection on its CDF."""
+    if not 0.5 <= p < 1 or df < 1:
+        raise ValueError(f"need 1/2 <= p < 1 and df >= 1, got p={p}, df={df}")
+    low, high = 0.0, 1.0
+    while _t_cdf(high, df) < p:
+        high *= 2.0
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if _t_cdf(middle, df) < p else (low, middle)
+    return (low + high) / 2
+
+
+def _t_cdf(t: float, df: int) -> float:
+    """P(T ≤ t) for t ≥ 0: 1 − I_{df/(df+t²)}(df/2, 1/2) / 2."""
+    return 1.0 - 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    """The regularised incomplete beta function I_x(a, b), by its continued fraction (modified Lentz)."""
+    if x <= 0.0 or x >= 1.0:
+        return 0.0 if x <= 0.0 else 1.0
+    if x > (a + 1.0) / (a + b + 2.0):
+        return 1.0 - _betainc(b, a, 1.0 - x)
+    log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    front = math.exp(a * math.log(x) + b * math.log1p(-x) - log_beta) / a
+    tiny = 1e-300
+    c, d = 1.0, 1.0 / _away_from_zero(1.0 - (a + b) * x / (a + 1.0), tiny)
+    f = d
+    for m in range(1, 500):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 / _away_from_zero(1.0 + numerator * d, tiny)
+            c = _away_from_zero(1.0 + numerator / c, tiny)
+            f *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return front * f
+
+
+def _away_from_zero(value: float, tiny: float) -> float:
+    return value if abs(value) > tiny else tiny
