@@ -272,3 +272,15 @@ def _first(part, i=0):
     if isinstance(part, torch.Tensor):
         return part[i : i + 1]
     return type(part)(*(None if p is None else tuple(t[i : i + 1] for t in p) for p in part))
+
+
+def test_absolute_labels_are_the_dataset_labels_for_a_head_over_all_classes(images):
+    episode = EpisodeSampler(images.labels, [2, 5, 7], N_WAY, K, Q, seed=0).sample()
+    options = {"feedback": "fa", "generators": [torch.Generator().manual_seed(0)], "absolute_labels": True}
+    batch = episode_batch(images, [episode], [28 * 28, 10, 10], **options)
+    assert torch.equal(batch.support_y[0], images.labels[episode.support_idx])
+    assert torch.equal(batch.query_y[0], images.labels[episode.query_idx])
+    relabelled = episode_batch(images, [episode], SIZES, feedback="fa", generators=options["generators"])
+    assert set(relabelled.support_y[0].tolist()) == set(range(N_WAY))
+    with pytest.raises(ValueError, match="10 classes"):
+        episode_batch(images, [episode], SIZES, **options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from neuroplastic.experiments import (
     baseline_mlp,
+    fa_online,
     fixedpoint_linear,
     fixedpoint_mnist,
     meta_plasticity,
@@ -22,6 +23,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         pc_gradients.EXPERIMENT,
         pc_train.EXPERIMENT,
         oja_online.EXPERIMENT,
+        fa_online.EXPERIMENT,
         meta_plasticity.EXPERIMENT,
         fixedpoint_linear.EXPERIMENT,
         fixedpoint_mnist.EXPERIMENT,

@@ -93,7 +93,7 @@ class MetaPlasticityConfig(ExperimentConfig):
     on_divergence: Literal["drop", "shrink"] = "drop"
     pool: tuple[str, ...] = NATCOMM_POOL
     scale_free: bool = True
-    l1: float = 1e-3
+    l1: float = 1.5
     survival: float = 0.05
     head: Literal["n_way", "all_classes"] = "n_way"
     output_post: Literal["softmax", "logits", "excluded"] = "softmax"
