@@ -1,11 +1,13 @@
-"""Meta-training cost: seconds per episode (single vs batched episodes) and memory of the meta-gradient modes.
+"""Meta-training cost: seconds per episode, alone and batched, for each rule and meta-gradient mode; memory.
 
-Setting (issue 5): 5-way, K = 50 (250 online steps), Q = 10, the 784-170-130-100-70-5 network, FA feedback, the
-3-term rule (pseudo-gradient + eHebb + Oja), full second-order meta-gradient, float32, one CPU thread.
+Setting: 5-way, K = 50 (250 online steps), Q = 10, the 784-170-130-100-70-5 network, FA feedback, full second-order
+meta-gradient, float32, one CPU thread. Rules: FA (pseudo-gradient only), FA + Oja, the 3-term rule and the
+10-term pool (`plasticity.pools.NATCOMM_POOL`). Seconds per episode: the median over ``--repeats`` of one
+meta-gradient on a batch of B episodes, divided by B, for B = 1 and ``--batch``.
 Memory: peak resident set of a fresh process (VmHWM) minus its resident set just before the meta-gradient,
-for reverse, checkpointed (every 25 steps) and forward mode versus unroll length; the child runs with a fixed
-glibc mmap threshold, so freed W-sized buffers leave the resident set instead of lingering in malloc's heap.
-Run by hand, never in CI:
+for reverse, checkpointed (every 25 steps) and forward mode versus unroll length, with the 3-term rule; the child
+runs with a fixed glibc mmap threshold, so freed W-sized buffers leave the resident set instead of lingering in
+malloc's heap. Run by hand, never in CI:
 
     nice python benchmarks/meta_plasticity_speed.py [--repeats 3] [--batch 4] [--lengths 25 50 100 250]
 """
@@ -22,9 +24,16 @@ import torch
 from timing import median_seconds  # benchmarks/timing.py
 
 from neuroplastic.plasticity import EpisodeBatch, MetaLearner, init_state, stack_states
+from neuroplastic.plasticity.pools import NATCOMM_POOL
 
 SIZES = [784, 170, 130, 100, 70, 5]
 TERMS = {"pseudo_grad": 1e-3, "ehebb": 1e-4, "oja": 1e-4}
+RULES = {
+    "FA": {"pseudo_grad": 1e-3},
+    "FA + Oja": {"pseudo_grad": 1e-3, "oja": 1e-4},
+    "3-term": TERMS,
+    "pool": {name: 1e-3 if name == "pseudo_grad" else 1e-4 for name in NATCOMM_POOL},
+}
 
 
 def episodes(n: int, steps: int, query: int = 50) -> EpisodeBatch:
@@ -41,11 +50,14 @@ def episodes(n: int, steps: int, query: int = 50) -> EpisodeBatch:
     )
 
 
-def seconds_per_episode(batch: int, repeats: int, mode: str = "reverse") -> float:
+def seconds_per_episode(batch: int, repeats: int, mode: str = "reverse", terms: dict[str, float] = TERMS) -> float:
     """Median over ``repeats`` of (one meta-gradient on ``batch`` episodes) / ``batch``."""
-    meta = MetaLearner(SIZES, terms=list(TERMS), theta_init=TERMS, meta_gradient=mode)
+    meta = MetaLearner(SIZES, terms=list(terms), theta_init=terms, meta_gradient=mode)
     data = episodes(batch, 250)
     return median_seconds(lambda: meta.meta_gradient(data), repeats, warmup=0) / batch
+
+
+MODES = ("reverse", "checkpoint", "forward")
 
 
 def measure_memory(mode: str, steps: int) -> None:
@@ -78,18 +90,16 @@ def main() -> None:
         return
     torch.set_num_threads(1)
     print(f"load: {os.getloadavg()}")
-    single = seconds_per_episode(1, args.repeats)
-    batched = seconds_per_episode(args.batch, args.repeats)
-    print(
-        f"reverse mode, s/episode: single {single:.3f}, batch of {args.batch} {batched:.3f} ({single / batched:.2f}×)"
-    )
-    for mode in ("checkpoint", "forward"):
-        print(f"{mode} mode, s/episode (single): {seconds_per_episode(1, args.repeats, mode):.3f}")
+    print(f"seconds per episode, alone (B = 1) and batched (B = {args.batch}):")
+    print(f"{'rule':<10}" + "".join(f"{m + ', B = ' + str(b):>20}" for m in MODES for b in (1, args.batch)))
+    for rule, terms in RULES.items():
+        row = [seconds_per_episode(b, args.repeats, m, terms) for m in MODES for b in (1, args.batch)]
+        print(f"{rule:<10}" + "".join(f"{v:>20.3f}" for v in row))
     print("peak memory growth of one meta-gradient (MiB), one episode:")
-    print("steps  " + "  ".join(f"{m:>10}" for m in ("reverse", "checkpoint", "forward")))
+    print("steps  " + "  ".join(f"{m:>10}" for m in MODES))
     for steps in args.lengths:
         row = []
-        for mode in ("reverse", "checkpoint", "forward"):
+        for mode in MODES:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", mode, str(steps)],
                 capture_output=True,
