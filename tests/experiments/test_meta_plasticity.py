@@ -83,6 +83,14 @@ def test_config_validation():
         MetaPlasticityConfig(output_post="both")
     with pytest.raises(ValueError, match="depths"):
         MetaPlasticityConfig(depths=(1, 2))
+    with pytest.raises(ValueError, match="loss_bound"):
+        MetaPlasticityConfig(loss_bound=0.5)
+    with pytest.raises(ValueError, match="backoff"):
+        MetaPlasticityConfig(backoff=0.0)
+    with pytest.raises(ValueError, match="head"):
+        MetaPlasticityConfig(head="n_plus_one")
+    with pytest.raises(ValueError, match="pool"):
+        MetaPlasticityConfig(pool=("ehebb", "oja"))
 
 
 def test_oja_init_starts_theta_oja_only_in_rules_with_an_oja_term():

@@ -180,7 +180,7 @@ def test_bad_input_is_refused_with_a_clear_error(images):
         MetaLearner(SIZES, theta_init={"pseudo_grad": 1e300}, dtype=torch.float64).step(batch)
 
 
-def test_a_diverging_replica_keeps_its_theta_and_stops_the_run_after_patience_steps(images):
+def test_a_diverging_replica_backs_off_and_stops_the_run_after_patience_steps(images):
     batches = list(zip(range(3), stream(images, range(6), seeds=(0, 1)), strict=False))
     meta = MetaLearner(
         SIZES,
@@ -195,13 +195,13 @@ def test_a_diverging_replica_keeps_its_theta_and_stops_the_run_after_patience_st
     with torch.no_grad():
         meta.theta[1, 0] = 1e300
     alone = learner()
-    for _, batch in batches[:2]:
+    for step, (_, batch) in enumerate(batches[:2]):
         record = meta.step(batch)
         alone.step(type(batch)(*(_first(part) for part in batch)))
         assert record["skipped"] == [False, True]
         # a batch of 2 replicas vs 1: vectorised kernels may round their tails differently
         assert record["theta"][0] == pytest.approx(alone.history[-1]["theta"][0], rel=1e-12, abs=0)
-        assert record["theta"][1][0] == 1e300
+        assert record["theta"][1][0] == pytest.approx(1e300 * 0.9 ** (step + 1), rel=1e-12)
     assert not meta.optimizer.state[meta.theta]["exp_avg"][1].any()
     with pytest.raises(DivergenceError, match="step 2"):
         meta.step(batches[2][1])
@@ -225,7 +225,7 @@ def test_shrink_moves_a_diverged_replica_towards_zero_with_the_clipped_barrier_g
         # Adam on a constant gradient 5·sign(θ): θ_r moves by lr = 1e-3 a step towards 0
         expected = [0.05 - 1e-3 * (step + 1), -0.02 + 1e-3 * (step + 1), 0.01 - 1e-3 * (step + 1)]
         assert record["theta"][1] == pytest.approx(expected, rel=1e-9)
-        assert skip.history[-1]["theta"][1] == pytest.approx(list(start.values()))
+        assert skip.history[-1]["theta"][1] == pytest.approx([v * 0.9 ** (step + 1) for v in start.values()])
     with pytest.raises(DivergenceError, match="step 2"):
         meta.step(batch)
     with pytest.raises(ValueError, match="clip_value"):
@@ -248,20 +248,44 @@ def test_a_diverged_episode_is_dropped_and_the_others_give_exactly_their_mean_me
     assert record["theta"][0] != list(TERMS.values())  # the step was taken with the two healthy episodes
 
 
-def test_a_replica_with_no_episode_left_steps_towards_zero_at_its_usual_gradient_size(images):
+def test_an_episode_above_the_loss_bound_is_dropped_like_a_diverged_one(images):
+    batch = next(stream(images, range(6), meta_batch=3))
+    options = {"terms": list(TERMS), "theta_init": TERMS, "lr": 1e-2, "dtype": torch.float64}
+    reference = MetaLearner(SIZES, **options)
+    grads, losses = zip(*(reference.meta_gradient(_episode(batch, i))[:2] for i in range(3)), strict=True)
+    losses = [float(loss[0]) for loss in losses]
+    worst = max(range(3), key=losses.__getitem__)
+    kept = [i for i in range(3) if i != worst]
+    bound = (losses[worst] + max(losses[i] for i in kept)) / 2
+    meta = MetaLearner(SIZES, on_divergence="drop", max_query_loss=bound, **options)
+    record = meta.step(batch)
+    assert record["dropped"] == [1] and record["skipped"] == [True]
+    torch.testing.assert_close(meta.theta.grad, (grads[kept[0]] + grads[kept[1]]) / 2, atol=0, rtol=1e-12)
+    with pytest.raises(ValueError, match="max_query_loss"):
+        MetaLearner(SIZES, max_query_loss=0.0)
+
+
+def test_a_replica_with_no_episode_left_shrinks_its_theta_and_forgets_its_momentum(images):
     healthy, nan_batch = list(zip(range(2), stream(images, range(6), seeds=(0, 1)), strict=False))
     support_x = nan_batch[1].support_x.clone()
     support_x[1] = torch.nan  # replica 1's only episode diverges
     poisoned = type(nan_batch[1])(nan_batch[1].state, support_x, *nan_batch[1][2:])
-    meta = MetaLearner(SIZES, terms=list(TERMS), theta_init=TERMS, replicas=2, on_divergence="drop")
+    options = {"terms": list(TERMS), "theta_init": TERMS, "replicas": 2, "dtype": torch.float64}
+    meta = MetaLearner(SIZES, on_divergence="drop", backoff=0.25, **options)
     meta.step(healthy[1])
-    usual = meta.theta.grad.abs() * 0.1  # the running mean after one step: 0.1 |g|
-    torch.testing.assert_close(meta.typical_grad, usual, atol=0, rtol=0)
     before = meta.theta.detach().clone()
+    second_moment = meta.optimizer.state[meta.theta]["exp_avg_sq"].clone()
     record = meta.step(poisoned)
     assert record["skipped"] == [False, True] and record["dropped"] == [0, 1]
-    torch.testing.assert_close(meta.theta.grad[1], torch.sign(before[1]) * usual[1], atol=0, rtol=0)
-    torch.testing.assert_close(meta.typical_grad[1], usual[1], atol=0, rtol=0)  # a lost step teaches it nothing
+    torch.testing.assert_close(meta.theta.detach()[1], 0.75 * before[1], atol=0, rtol=1e-15)
+    assert not meta.optimizer.state[meta.theta]["exp_avg"][1].any()
+    # as for a zero gradient: v ← β₂ v
+    torch.testing.assert_close(meta.optimizer.state[meta.theta]["exp_avg_sq"][1], 0.999 * second_moment[1])
+    twin = MetaLearner(SIZES, on_divergence="drop", backoff=0.25, **options)
+    twin.step(healthy[1])
+    assert twin.step(nan_batch[1])["theta"][0] == record["theta"][0]  # the healthy replica steps as usual
+    with pytest.raises(ValueError, match="backoff"):
+        MetaLearner(SIZES, backoff=1.0)
 
 
 def _episode(batch, i):

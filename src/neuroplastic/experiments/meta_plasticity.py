@@ -70,9 +70,13 @@ class MetaPlasticityConfig(ExperimentConfig):
     (anti-Oja) silences the softplus units, where the meta-gradient vanishes for good; set ``()`` for the free θ.
     ``clip_value`` > 0 clips each entry of the meta-gradient to ±clip_value before Adam (0: no clipping).
     ``on_divergence``: what an episode whose inner loop diverged does to its seed's meta-training step (counted):
-    ``drop`` leaves it out of the seed's mean meta-gradient (a seed with no episode left steps towards 0 at the
-    size of its recent meta-gradients, so the stability edge acts as a barrier); ``shrink`` steps every θ_r of the
+    ``drop`` leaves it out of the seed's mean meta-gradient (a seed with no episode left backs off instead of
+    stepping: θ ← (1 − ``backoff``) θ, its Adam momentum reset, so the stability edge acts as a barrier that keeps
+    the rule's direction); ``shrink`` steps every θ_r of the
     seed towards 0 with the clipped gradient ±clip_value. ``patience`` steps in a row with a divergence stop the run.
+    ``loss_bound``: an episode whose query loss ends above ``loss_bound`` × log(outputs) (chance level) counts as
+    diverged too: its network is confidently wrong, past the inner loop's stability edge, where the unrolled
+    meta-gradient is chaotic and tends to point further out (``inf``: only NaN/inf diverge).
     """
 
     data: DataChoice = "auto"
@@ -91,6 +95,8 @@ class MetaPlasticityConfig(ExperimentConfig):
     nonnegative: tuple[str, ...] = SELF_LIMITING_SIGN
     clip_value: float = 100.0
     on_divergence: Literal["drop", "shrink"] = "drop"
+    loss_bound: float = 3.0
+    backoff: float = 0.1
     pool: tuple[str, ...] = NATCOMM_POOL
     scale_free: bool = True
     l1: float = 1.5
@@ -134,6 +140,14 @@ class MetaPlasticityConfig(ExperimentConfig):
             )
         if not self.lr_meta > 0 or not self.theta0_init > 0 or self.l1 < 0 or self.survival < 0:
             raise ValueError("lr_meta and theta0_init must be > 0, l1 and survival >= 0")
+        if not 0 < self.backoff < 1:
+            raise ValueError(
+                f"backoff is the share θ loses after a lost step: need 0 < backoff < 1, got {self.backoff}"
+            )
+        if not self.loss_bound > 1:
+            raise ValueError(
+                f"loss_bound is a multiple of chance-level loss: it must be > 1 (inf: off), got {self.loss_bound}"
+            )
         if self.output_post not in ("softmax", "logits", "excluded"):
             raise ValueError(f"output_post must be softmax, logits or excluded, got {self.output_post!r}")
         if self.on_divergence == "shrink" and not self.clip_value > 0:
@@ -239,6 +253,8 @@ def _meta_learner(
         checkpoint_every=config.checkpoint_every,
         on_divergence=config.on_divergence,
         patience=config.patience,
+        max_query_loss=config.loss_bound * math.log(sizes[-1]),
+        backoff=config.backoff,
         output_post=config.output_post,
         device=device,
     )
@@ -576,13 +592,14 @@ def _notes(config: MetaPlasticityConfig, results: dict[str, Any]) -> list[str]:
     steps = max(1, config.episodes // config.meta_batch) * config.seeds
     shares = {r: f"{100 * sum(rules[r]['skipped_steps']) / steps:.1f}%" for r in dropped}
     notes.append(
-        "Meta-training episodes whose inner loop diverged (NaN/inf), summed over seeds, and the share of"
+        "Meta-training episodes whose inner loop diverged (NaN/inf, or a query loss above"
+        f" {config.loss_bound:g} × chance), summed over seeds, and the share of"
         f" meta-steps (seeds × steps) with one: {dropped}; {shares}; each was"
         + (
             " answered by stepping θ towards 0 (on_divergence=shrink)."
             if config.on_divergence == "shrink"
-            else " left out of its seed's mean meta-gradient, and a seed with none left stepped towards 0 at its usual"
-            " gradient size (on_divergence=drop)."
+            else " left out of its seed's mean meta-gradient, and a seed with none left shrank its θ by"
+            f" {config.backoff:g} and forgot its Adam momentum (on_divergence=drop)."
         )
         if dropped
         else "No inner loop diverged during meta-training."

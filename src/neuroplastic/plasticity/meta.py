@@ -51,7 +51,7 @@ class MetaLearner:
     outlier would steer Adam for the next ~10 steps. Hidden σ must be smooth (softplus or tanh): the meta-gradient
     differentiates σ′, and ReLU has σ″ = 0. ``scales``: s_r by term name (1 for terms not named) for scale-free
     coefficients (see the module docstring); ``theta_init`` is in the paper's units all the same.
-    ``on_divergence``: see `step`.
+    ``on_divergence``, ``max_query_loss`` and ``backoff``: see `step`.
     """
 
     def __init__(
@@ -75,6 +75,8 @@ class MetaLearner:
         scales: Mapping[str, float] | None = None,
         on_divergence: Literal["raise", "drop", "shrink"] = "raise",
         patience: int = 20,
+        max_query_loss: float = math.inf,
+        backoff: float = 0.1,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str = "cpu",
     ) -> None:
@@ -100,6 +102,12 @@ class MetaLearner:
             raise ValueError(f"meta_gradient must be one of {', '.join(META_GRADIENT_MODES)}, got {meta_gradient!r}")
         if replicas < 1 or checkpoint_every < 1 or patience < 1 or not lr > 0 or l1 < 0:
             raise ValueError("need replicas >= 1, checkpoint_every >= 1, patience >= 1, lr > 0 and l1 >= 0")
+        if not 0 < backoff < 1:
+            raise ValueError(
+                f"backoff is the share by which θ shrinks after a lost step: need 0 < backoff < 1, got {backoff}"
+            )
+        if not max_query_loss > 0:
+            raise ValueError(f"max_query_loss must be > 0 (math.inf: only NaN/inf diverge), got {max_query_loss}")
         if on_divergence not in ("raise", "drop", "shrink"):
             raise ValueError(f"on_divergence must be 'raise', 'drop' or 'shrink', got {on_divergence!r}")
         if on_divergence == "shrink" and clip_value is None:
@@ -115,10 +123,10 @@ class MetaLearner:
         self.optimizer = torch.optim.Adam([self.theta], lr=lr)
         self.nonnegative = [terms.index(name) for name in nonnegative]
         self.clip_value = clip_value
-        self.on_divergence, self.patience = on_divergence, patience
+        self.on_divergence, self.patience, self.max_query_loss = on_divergence, patience, max_query_loss
+        self.backoff = backoff
         self.skips = torch.zeros(replicas, dtype=torch.int64, device=device)
         self.dropped = torch.zeros(replicas, dtype=torch.int64, device=device)
-        self.typical_grad = torch.zeros(replicas, len(terms), dtype=dtype, device=device)
         self.steps = 0
         self.history: list[dict[str, Any]] = []
 
@@ -183,17 +191,21 @@ class MetaLearner:
     def step(self, batch: EpisodeBatch) -> dict[str, Any]:
         """One Adam step on θ̃ from a batch of episodes; writes the meta-gradient into ``theta.grad``.
 
-        An episode whose query loss or meta-gradient is NaN/inf (its inner loop diverged) stops the run with
+        An episode whose query loss or meta-gradient is NaN/inf, or whose query loss exceeds ``max_query_loss``
+        (its inner loop diverged, or ran past the stability edge into confident error, where the unrolled
+        meta-gradient is chaotic and points further out), stops the run with
         ``on_divergence="raise"``. With ``"drop"`` it is left out of its replica's mean meta-gradient (and counted);
-        a replica left with no episode steps towards 0 with sign(θ̃)·ḡ, ḡ the running mean (EMA, 0.9) of the |meta-
-        gradient| it was given before, so the inner loop's stability edge acts as a barrier at the usual gradient
-        size. With ``"shrink"`` a replica with a diverged episode steps with clip_value·sign(θ̃), the clipped
+        a replica left with no episode backs off instead of stepping: θ̃ ← (1 − backoff) θ̃, which keeps the rule's
+        direction (the ratios θ_r/θ₀) and shrinks its step below the inner loop's stability edge, and its Adam
+        momentum is reset, so the push that led past the edge is forgotten (its second moment decays as for a zero
+        gradient). With ``"shrink"`` a replica with a diverged episode steps with clip_value·sign(θ̃), the clipped
         gradient of a loss that is infinite beyond the edge (an outsized gradient: it fills Adam's second moment for
         many steps). Only ``patience`` consecutive steps with a divergence in one replica stop the run. ``skipped``
         in the record marks the replicas with a diverged episode, ``dropped`` counts their diverged episodes.
         """
         grad, ce, final = self.meta_gradient(batch)
-        finite = (torch.isfinite(ce) & torch.isfinite(grad).all(-1)).view(self.replicas, -1)
+        finite = torch.isfinite(ce) & (ce <= self.max_query_loss) & torch.isfinite(grad).all(-1)
+        finite = finite.view(self.replicas, -1)
         kept = finite.sum(-1)
         dropped = finite.shape[-1] - kept
         diverged = dropped > 0
@@ -209,17 +221,14 @@ class MetaLearner:
         mean_ce = torch.where(kept > 0, mean_ce, torch.nan)
         grad = torch.where(finite.unsqueeze(-1), grad.view(*finite.shape, -1), 0.0).sum(1)
         grad = grad / kept.clamp(min=1).unsqueeze(-1)
-        theta = self.theta.detach()
+        theta = self.theta.detach().clone()
         grad = grad + self.l1 * torch.sign(theta)
         if self.clip_value is not None:
             grad = grad.clamp(-self.clip_value, self.clip_value)
         if self.on_divergence == "shrink":
             grad = torch.where(diverged.unsqueeze(-1), self.clip_value * torch.sign(theta), grad)
-        else:
-            lost = (kept == 0).unsqueeze(-1)
-            grad = torch.where(lost, torch.sign(theta) * self.typical_grad, grad)
-            self.typical_grad = torch.where(lost, self.typical_grad, 0.9 * self.typical_grad + 0.1 * grad.abs())
-        self.theta.grad = grad
+        lost = (kept == 0) if self.on_divergence == "drop" else torch.zeros_like(diverged)
+        self.theta.grad = torch.where(lost.unsqueeze(-1), 0.0, grad)
         record = {
             "step": self.steps,
             "query_loss": mean_ce.tolist(),
@@ -230,6 +239,8 @@ class MetaLearner:
         }
         self.optimizer.step()
         with torch.no_grad():
+            self.theta[lost] = (1.0 - self.backoff) * theta[lost]
+            self.optimizer.state[self.theta]["exp_avg"][lost] = 0.0
             self.theta[:, self.nonnegative] = self.theta[:, self.nonnegative].clamp(min=0.0)
         self.steps += 1
         record["theta"] = self.paper_theta().tolist()
@@ -307,7 +318,6 @@ class MetaLearner:
             "steps": self.steps,
             "skips": self.skips.clone(),
             "dropped": self.dropped.clone(),
-            "typical_grad": self.typical_grad.clone(),
             "history": list(self.history),
             "terms": list(self.terms),
         }
@@ -324,7 +334,6 @@ class MetaLearner:
         self.steps, self.history = int(state["steps"]), list(state["history"])
         self.skips = state["skips"].to(self.skips.device)
         self.dropped = state["dropped"].to(self.dropped.device)
-        self.typical_grad = state["typical_grad"].to(self.typical_grad)
 
     def _per_episode(self, theta: torch.Tensor, batch: EpisodeBatch) -> torch.Tensor:
         n = len(batch)
