@@ -147,6 +147,7 @@ def _plot(config: FAOnlineConfig, rules: dict[str, Any], run_dir: RunDir) -> str
         ax.fill_between(xs, low, high, alpha=0.2)
     ax.axhline(10, color="grey", ls=":", lw=1)
     ax.set_xscale("symlog", linthresh=100)
+    ax.set_xlim(left=0)
     ax.set_xlabel("training samples seen (online, batch 1)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"mean and 95% t-interval over {config.seeds} seeds", fontsize=9)

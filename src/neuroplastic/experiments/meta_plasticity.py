@@ -57,7 +57,8 @@ class MetaPlasticityConfig(ExperimentConfig):
     """The paper's setting: 784-170-130-100-70-N, 5-way, K = 50, Q = 10, 600 episodes, Adam lr 1e-3, θ₀ = 1e-3.
 
     ``depths`` count weight layers; a depth-d net uses the first d − 1 of ``depth_widths``. ``pool``: the terms of
-    the pool rule; ``l1`` applies to it only, on its scale-free coefficients θ̃_r = s_r θ_r when ``scale_free``
+    the pool rule; ``l1`` applies to it only, to every term but θ₀ (the learning rate, which the others are measured
+    against), on its scale-free coefficients θ̃_r = s_r θ_r when ``scale_free``
     (s_r = ‖F^r‖/‖F⁰‖ measured on the first meta-training batch, `plasticity.scales.term_scales`). A pool term
     survives when its share of ΔW, |θ_r| s_r / θ₀ (θ averaged over the last fifth of meta-training), exceeds
     ``survival``. ``head``: ``n_way`` relabels each episode's classes 0..N−1 for an N-unit output layer;
@@ -66,8 +67,10 @@ class MetaPlasticityConfig(ExperimentConfig):
     ``output_post``: what terms reading y_ℓ (Oja) see at the output layer (released code: softmax).
     ``oja_init``: θ_Oja's starting value in rules with an Oja term (0 in the paper's setting as we read it).
     ``nonnegative``: terms whose θ_r is projected onto θ_r ≥ 0 after every Adam step, in the rules that have
-    them. Default Oja: early in meta-training, while θ₀ is small, Oja only hurts, and a θ_Oja pushed below 0
-    (anti-Oja) silences the softplus units, where the meta-gradient vanishes for good; set ``()`` for the free θ.
+    them. Default θ₀, Oja and instar. Early in meta-training, while θ₀ is small, Oja only hurts, and a θ_Oja pushed
+    below 0 (anti-Oja) silences the softplus units, where the meta-gradient vanishes for good; instar's negative side
+    grows W as W²; a negative θ₀ is gradient ascent, and in the pool it turned tiny Hebbian coefficients into query
+    losses of 100 and more within three steps. Set ``()`` for free θ.
     ``clip_value`` > 0 clips each entry of the meta-gradient to ±clip_value before Adam (0: no clipping).
     ``on_divergence``: what an episode whose inner loop diverged does to its seed's meta-training step (counted):
     ``drop`` leaves it out of the seed's mean meta-gradient (a seed with no episode left backs off instead of
@@ -92,7 +95,7 @@ class MetaPlasticityConfig(ExperimentConfig):
     lr_meta: float = 1e-3
     theta0_init: float = 1e-3
     oja_init: float = 0.0
-    nonnegative: tuple[str, ...] = SELF_LIMITING_SIGN
+    nonnegative: tuple[str, ...] = ("pseudo_grad", *SELF_LIMITING_SIGN)
     clip_value: float = 100.0
     on_divergence: Literal["drop", "shrink"] = "drop"
     loss_bound: float = 3.0

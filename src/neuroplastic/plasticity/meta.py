@@ -51,7 +51,9 @@ class MetaLearner:
     outlier would steer Adam for the next ~10 steps. Hidden σ must be smooth (softplus or tanh): the meta-gradient
     differentiates σ′, and ReLU has σ″ = 0. ``scales``: s_r by term name (1 for terms not named) for scale-free
     coefficients (see the module docstring); ``theta_init`` is in the paper's units all the same.
-    ``on_divergence``, ``max_query_loss`` and ``backoff``: see `step`.
+    ``l1`` = λ adds λ Σ_r |θ̃_r| to the meta-loss over every term except those in ``unpenalised`` (default the
+    pseudo-gradient: θ₀ is the rule's learning rate, the reference the other terms are measured against, not a
+    candidate to prune). ``on_divergence``, ``max_query_loss`` and ``backoff``: see `step`.
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class MetaLearner:
         feedback: FeedbackMode = "fa",
         terms: Sequence[str] = ("pseudo_grad",),
         l1: float = 0.0,
+        unpenalised: Sequence[str] = ("pseudo_grad",),
         lr: float = 1e-3,
         theta_init: Mapping[str, float] | None = None,
         nonnegative: Sequence[str] = (),
@@ -116,6 +119,7 @@ class MetaLearner:
             raise ValueError(f"sizes must list at least two widths, got {list(sizes)}")
         self.sizes, self.terms, self.feedback = list(sizes), terms, feedback
         self.l1, self.replicas, self.mode, self.checkpoint_every = l1, replicas, meta_gradient, checkpoint_every
+        self.penalised = torch.tensor([name not in unpenalised for name in terms], dtype=dtype, device=device)
         self.activation, self.beta, self.reduce, self.output_post = activation, beta, reduce, output_post
         self.scales = torch.tensor([float(scales.get(name, 1.0)) for name in terms], dtype=dtype, device=device)
         row = [float(init.get(name, 0.0)) * float(scales.get(name, 1.0)) for name in terms]
@@ -222,7 +226,7 @@ class MetaLearner:
         grad = torch.where(finite.unsqueeze(-1), grad.view(*finite.shape, -1), 0.0).sum(1)
         grad = grad / kept.clamp(min=1).unsqueeze(-1)
         theta = self.theta.detach().clone()
-        grad = grad + self.l1 * torch.sign(theta)
+        grad = grad + self.l1 * self.penalised * torch.sign(theta)
         if self.clip_value is not None:
             grad = grad.clamp(-self.clip_value, self.clip_value)
         if self.on_divergence == "shrink":
@@ -232,7 +236,7 @@ class MetaLearner:
         record = {
             "step": self.steps,
             "query_loss": mean_ce.tolist(),
-            "meta_loss": (mean_ce + self.l1 * theta.abs().sum(-1)).tolist(),
+            "meta_loss": (mean_ce + self.l1 * (self.penalised * theta.abs()).sum(-1)).tolist(),
             "skipped": diverged.tolist(),
             "dropped": dropped.tolist(),
             **self.diagnostics(batch, final),
