@@ -142,15 +142,19 @@ def test_replicas_train_in_lockstep_like_separate_meta_learners():
             torch.testing.assert_close(torch.tensor(a["theta"][0]), torch.tensor(b["theta"][r]), atol=1e-14, rtol=0)
 
 
-def test_l1_enters_the_gradient_as_lambda_sign_theta_and_shrinks_every_coefficient():
+def test_l1_enters_the_gradient_as_lambda_sign_theta_and_spares_the_learning_rate():
     episodes = batch(1)
     before = torch.tensor([list(THREE.values())])
-    plain, sparse = meta(THREE), meta(THREE, l1=100.0)
+    penalised = torch.tensor([[name != "pseudo_grad" for name in THREE]], dtype=before.dtype)
+    plain, sparse, every = meta(THREE), meta(THREE, l1=100.0), meta(THREE, l1=100.0, unpenalised=())
     g_plain, loss, _ = plain.meta_gradient(episodes)
     record = sparse.step(episodes)
-    torch.testing.assert_close(sparse.theta.grad, g_plain + 100.0 * torch.sign(before), atol=1e-12, rtol=0)
-    assert record["meta_loss"][0] == pytest.approx(float(loss[0]) + 100.0 * float(before.abs().sum()), abs=1e-12)
-    assert (sparse.theta.detach().abs() < before.abs()).all()
+    every.step(episodes)
+    torch.testing.assert_close(sparse.theta.grad, g_plain + 100.0 * penalised * torch.sign(before), atol=1e-12, rtol=0)
+    torch.testing.assert_close(every.theta.grad, g_plain + 100.0 * torch.sign(before), atol=1e-12, rtol=0)
+    penalty = 100.0 * float((penalised * before).abs().sum())
+    assert record["meta_loss"][0] == pytest.approx(float(loss[0]) + penalty, abs=1e-12)
+    assert (every.theta.detach().abs() < before.abs()).all()
 
 
 def test_scale_free_coefficients_leave_the_inner_update_unchanged_when_converted_back():

@@ -164,20 +164,6 @@ def test_clip_value_feeds_adam_the_elementwise_clipped_meta_gradient(images):
         MetaLearner(SIZES, clip_value=0.0)
 
 
-def test_l1_adds_lambda_sign_theta_to_every_term_but_the_unpenalised(images):
-    batch = next(stream(images, range(6)))
-    start = {"pseudo_grad": 0.02, "ehebb": -0.01, "oja": 0.005}
-    options = {"terms": list(start), "theta_init": start, "dtype": torch.float64}
-    plain, penalised = MetaLearner(SIZES, **options), MetaLearner(SIZES, l1=0.7, **options)
-    plain.step(batch)
-    record = penalised.step(batch)
-    torch.testing.assert_close(penalised.theta.grad - plain.theta.grad, torch.tensor([[0.0, -0.7, 0.7]]).double())
-    assert record["meta_loss"][0] == pytest.approx(record["query_loss"][0] + 0.7 * (0.01 + 0.005), rel=1e-12)
-    everything = MetaLearner(SIZES, l1=0.7, unpenalised=(), **options)
-    everything.step(batch)
-    torch.testing.assert_close(everything.theta.grad - plain.theta.grad, torch.tensor([[0.7, -0.7, 0.7]]).double())
-
-
 def test_bad_input_is_refused_with_a_clear_error(images):
     with pytest.raises(ValueError, match="ReLU"):
         MetaLearner(SIZES, activation="relu")
