@@ -481,9 +481,13 @@ def _plot(config: MetaPlasticityConfig, results: dict[str, Any], run_dir: RunDir
     figure, axes = new_figure(len(rules), width=3.6)
     for ax, (rule, r) in zip(axes, rules.items(), strict=True):
         trajectory = torch.tensor(r["theta_trajectory"]).mean(1)  # steps × R, mean over seeds
+        title = NAMES[rule]
+        if "scales" in r:  # the pool: s_r θ_r, each term's weight in ΔW relative to the pseudo-gradient's
+            trajectory = trajectory * torch.tensor([r["scales"][t] for t in r["terms"]])
+            title += ": s_r θ_r"
         for i, term in enumerate(r["terms"]):
             ax.plot(trajectory[:, i], label=term, lw=1)
-        ax.set_title(NAMES[rule], fontsize=9)
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("meta-training step")
         ax.legend(fontsize=5)
     axes[0].set_ylabel("θ (mean over seeds)")
