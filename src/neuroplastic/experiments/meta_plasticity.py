@@ -75,8 +75,8 @@ class MetaPlasticityConfig(ExperimentConfig):
     ``on_divergence``: what an episode whose inner loop diverged does to its seed's meta-training step (counted):
     ``drop`` leaves it out of the seed's mean meta-gradient (a seed with no episode left backs off instead of
     stepping: θ ← (1 − ``backoff``) θ, its Adam momentum reset, so the stability edge acts as a barrier that keeps
-    the rule's direction); ``shrink`` steps every θ_r of the
-    seed towards 0 with the clipped gradient ±clip_value. ``patience`` steps in a row with a divergence stop the run.
+    the rule's direction); ``shrink`` steps every θ_r of the seed towards 0 with the clipped gradient ±clip_value.
+    ``patience`` steps in a row with a divergence stop the run.
     ``loss_bound``: an episode whose query loss ends above ``loss_bound`` × log(outputs) (chance level) counts as
     diverged too: its network is confidently wrong, past the inner loop's stability edge, where the unrolled
     meta-gradient is chaotic and tends to point further out (``inf``: only NaN/inf diverge).

@@ -208,10 +208,10 @@ class MetaLearner:
         in the record marks the replicas with a diverged episode, ``dropped`` counts their diverged episodes.
         """
         grad, ce, final = self.meta_gradient(batch)
-        finite = torch.isfinite(ce) & (ce <= self.max_query_loss) & torch.isfinite(grad).all(-1)
-        finite = finite.view(self.replicas, -1)
-        kept = finite.sum(-1)
-        dropped = finite.shape[-1] - kept
+        healthy = torch.isfinite(ce) & (ce <= self.max_query_loss) & torch.isfinite(grad).all(-1)
+        healthy = healthy.view(self.replicas, -1)
+        kept = healthy.sum(-1)
+        dropped = healthy.shape[-1] - kept
         diverged = dropped > 0
         self.skips = torch.where(diverged, self.skips + 1, 0)
         self.dropped += dropped
@@ -221,9 +221,9 @@ class MetaLearner:
                 torch.where(diverged, torch.inf, 0.0), step=self.steps, what="meta-training query loss", hint=hint
             )
         ce = ce.view(self.replicas, -1)
-        mean_ce = torch.where(finite, ce, 0.0).sum(-1) / kept.clamp(min=1)
+        mean_ce = torch.where(healthy, ce, 0.0).sum(-1) / kept.clamp(min=1)
         mean_ce = torch.where(kept > 0, mean_ce, torch.nan)
-        grad = torch.where(finite.unsqueeze(-1), grad.view(*finite.shape, -1), 0.0).sum(1)
+        grad = torch.where(healthy.unsqueeze(-1), grad.view(*healthy.shape, -1), 0.0).sum(1)
         grad = grad / kept.clamp(min=1).unsqueeze(-1)
         theta = self.theta.detach().clone()
         grad = grad + self.l1 * self.penalised * torch.sign(theta)
