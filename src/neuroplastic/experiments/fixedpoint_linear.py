@@ -2,7 +2,8 @@
 
 Linear fixed points r = W r + x, so r = A x with A = (I − W)⁻¹, loss J = (1/m)‖A X − R̂‖²_F. Three rules, full
 batch: ΔW1 (Euclidean gradient), ΔW2 (an exact gradient step in A mapped back to W) and ΔW3 (its inverse-free
-linearisation, a natural-gradient step). Setup A of the spec: n = 200, m = 100, NumPy seed 2023, 3500 steps.
+linearisation, a natural-gradient step). Setup A (the paper's linear task): n = 200, m = 100, NumPy seed 2023,
+3500 steps.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from neuroplastic.runs.folder import RunDir
 
 LinearRule = Literal["dw1", "dw2", "dw3"]
 _NAMES = {"dw1": "ΔW1 (gradient)", "dw2": "ΔW2 (reparameterised)", "dw3": "ΔW3 (linearised reparam.)"}
-SOURCE = "spec §4, re-run of the prior notebook (seed 2023)"
-# (rule, η) -> J at steps 100, 1000, 3500 and max Re λ(W) at the end, from the spec's table
+SOURCE = "re-run of the authors' notebook (seed 2023)"
+# (rule, η) -> J at steps 100, 1000, 3500 and max Re λ(W) at the end, from a re-run of the authors' notebook
 REFERENCE = {
     ("dw1", 0.3): (0.226, 5.4e-3, 1.5e-4, 0.49),
     ("dw1", 1.0): (0.057, 6.9e-4, 1.9e-5, 0.48),
@@ -69,7 +70,7 @@ class FixedPointLinearConfig(ExperimentConfig):
 
     @classmethod
     def quick(cls) -> FixedPointLinearConfig:
-        """The spec's CI variant: n = 50, m = 25, 300 steps, small landscape grids."""
+        """A small variant for CI: n = 50, m = 25, 300 steps, small landscape grids."""
         return cls(n=50, m=25, steps=300, log_every=10, angle_steps=300, slice_points=41, grid_points=21)
 
 
@@ -195,11 +196,13 @@ def run(config: FixedPointLinearConfig, run_dir: RunDir) -> dict[str, Any]:
     t12, t23 = angles["theta12"], angles["theta23"]
     notes = [
         f"Setup A: n = {config.n}, m = {config.m}, NumPy seed {config.task_seed} (draw order X, Ŵ, noise, W₀), G = I,"
-        f" {config.steps} full-batch steps per rule and η, float64. J(W₀) at step 0 = {j0:.4g} (spec: {REFERENCE_J0}).",
+        f" {config.steps} full-batch steps per rule and η, float64. J(W₀) at step 0 = {j0:.4g}"
+        f" (authors' notebook: {REFERENCE_J0}).",
         "Best η per rule (lowest final J): "
         + ", ".join(f"{_NAMES[r]} {_describe_best(best[r])}" for r in config.rules)
         + ".",
-        f"Angles along training at η = {config.angle_lr:g} from a fresh W₀ (the spec does not state η): θ12 starts at"
+        f"Angles along training at η = {config.angle_lr:g} from a fresh W₀ (no η is given for the angle plot):"
+        f" θ12 starts at"
         f" {t12[0]:.1f}° and ends at {t12[-1]:.1f}°; θ23 starts at {t23[0]:.2f}° and ends at {t23[-1]:.2g}°.",
         f"Landscape: J at the minimiser W₀ = (R̂ − X) pinv(R̂) is {landscape['j_at_w0']:.2g}; along"
         f" {config.slice_directions} random W directions (scale {config.direction_scale:g}/√n), max J on the slices is"
@@ -282,7 +285,7 @@ def _plot_landscape(landscape: dict[str, Any], run_dir: RunDir) -> str:
 
 
 def summarize(results: dict[str, Any]) -> list[ReportRow]:
-    """J at steps 100/1000/3500 and max Re λ(W) per (rule, η) beside the spec's table; best η per rule."""
+    """J at steps 100/1000/3500 and max Re λ(W) per (rule, η) beside a re-run of the authors' notebook; best η."""
     rows = []
     comparable = results["setup"] == [200, 100, 2023]
     source = SOURCE if comparable else "quick variant: no published number at this size"

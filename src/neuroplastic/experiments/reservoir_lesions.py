@@ -3,7 +3,7 @@
 SUPERTREX on Task 2 (2-joint arm) under interventions on the exploratory ("basal ganglia") pathway: removing it
 before, during or after learning, depleting the dopamine-like modulation Φ, replacing it by a tonic offset, and a
 pathological (corrupted) exploratory output that is then removed. Which of these the paper ran, and with which
-parameters, is unconfirmed (spec §8): the table states what *this* model does under each.
+parameters, is not stated in the paper's text we could check: the table states what *this* model does under each.
 """
 
 from __future__ import annotations
@@ -191,8 +191,8 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
         "(joint 2) half a trial later and returns to ≈ 0.01 after one trial. Frozen at its final value, W₂ adds a"
         " phase-dependent error; kept *learning* at test (W₁ frozen) it gives 0.024. The skill lives in W₁, as "
         "the paper says; the exploratory pathway is small only while it keeps learning.",
-        "Which interventions the paper used, and their parameters, is unconfirmed (spec §8); these are the model's "
-        "answers, not reproductions of a published table.",
+        "Which interventions the paper used, and their parameters, is not stated in the paper's text; "
+        "these are the model's answers, not reproductions of a published table.",
     ]
     return {"conditions": done, "figures": [_plot(done, run_dir)], "notes": notes}
 
@@ -225,7 +225,7 @@ def summarize(results: dict[str, Any]) -> list[ReportRow]:
                     f"{c['description']}: deviation, exploratory pathway {PATHWAY[pathway]}, {PROTOCOL[protocol]}",
                     f"{s['median']:.4f} (mean {s['mean']:.4f}, {s['satisfactory']}/{n} < 0.5)",
                     None,
-                    "paper's lesion parameters unconfirmed (spec §8)",
+                    "paper's lesion parameters unconfirmed",
                 )
             )
     return rows

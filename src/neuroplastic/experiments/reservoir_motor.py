@@ -57,7 +57,8 @@ RESCI = {
     ("pyle2019-task3", "supertrex"): "0.881 ± 0.224 (5/11)",
     ("resci2021-task3", "supertrex"): "0.140 ± 0.071 (10/11), median 0.067",
 }
-# Independent NumPy runs (spec §7, "derived; verify", seed 1): closed-loop deviation with a clock input.
+# A separate NumPy simulation from the paper's equations (seed 1; unpublished, unverified):
+# closed-loop deviation with a clock input.
 CLOSED_LOOP_CLOCK = {
     ("pyle2019-task1", "force"): "0.0030",
     ("pyle2019-task2", "supertrex"): "0.036",
@@ -253,7 +254,8 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
         "FORCE is not applicable to Tasks 2–3 (it needs target joint angles, i.e. inverse kinematics).",
         "Deviation = mean of D(t) over the test trials, D = √(squared hand error low-passed with 2·10⁻⁴ per step); "
         "'satisfactory' = deviation < 0.5 (ReScience). References: ReScience C 7(1) #11 (original scripts, authors' "
-        "protocol); closed-loop-with-clock references are independent single-seed NumPy runs (spec §7, unverified).",
+        "protocol); closed-loop-with-clock references are a separate single-seed NumPy simulation"
+        " (unpublished, unverified).",
     ]
     if any(name.endswith("task3") for name in config.presets):
         notes.append(
@@ -337,7 +339,7 @@ def summarize(results: dict[str, Any]) -> list[ReportRow]:
             if inp == "none" and protocol == "authors":
                 reference, source = RESCI.get((name, algorithm)), "ReScience C 7(1) #11, 11 seeds"
             elif inp == "clock" and protocol == "closed_loop":
-                reference, source = CLOSED_LOOP_CLOCK.get((name, algorithm)), "spec §7 NumPy run, seed 1 (unverified)"
+                reference, source = CLOSED_LOOP_CLOCK.get((name, algorithm)), "NumPy simulation, seed 1 (unverified)"
             else:
                 reference, source = None, ""
             what = f"{PROTOCOL_LABELS[protocol]}, input {inp}"

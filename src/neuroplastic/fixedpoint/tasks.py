@@ -34,7 +34,7 @@ def linear_teacher_student(
     student_scale: float = 0.75,
     dtype: torch.dtype = torch.float64,
 ) -> LinearTask:
-    """Setup A of the spec with NumPy's legacy global-seed stream in the prior notebook's draw order.
+    """Setup A (the paper's linear task) with NumPy's legacy global-seed stream in the prior notebook's draw order.
 
     X = 0.1·N(0, 1), Ŵ = 0.5·N(0, 1/n), R̂ = (I − Ŵ)⁻¹X + 0.01·N(0, 1), W₀ = 0.75·N(0, 1/n).
     """

@@ -1,7 +1,7 @@
 """Lesion and dopamine switches for the exploratory (basal-ganglia) pathway.
 
-Which of these Pyle & Rosenbaum (2019) used, and with which parameters, is unconfirmed (see the spec, §8):
-they are offered as hypotheses to test, not as the paper's protocol.
+Which of these Pyle & Rosenbaum (2019) used, and with which parameters, is not stated in the
+paper's text we could check: they are offered as hypotheses to test, not as the paper's protocol.
 """
 
 from __future__ import annotations
