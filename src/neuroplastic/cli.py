@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
 
 from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.core.progress import set_quiet
+from neuroplastic.data.errors import DataUnavailableError
 from neuroplastic.runs.config import ConfigError, config_to_yaml, describe_fields
-from neuroplastic.runs.folder import RunFolderConflict
+from neuroplastic.runs.errors import RunFolderError
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +47,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--out",
-        type=Path,
         default=None,
         help="run folder (default: runs/EXPERIMENT/<config hash>-seed<seed>)",
     )
@@ -59,7 +61,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     reproduce.add_argument(
         "--out",
-        type=Path,
         default=None,
         help="output folder (default: runs/reproduce or runs/reproduce-quick)",
     )
@@ -106,7 +107,7 @@ def _add_sweep_parsers(commands) -> None:
     sweep.add_argument("--mem-gb", type=float, default=None, help="SLURM memory per run, GB")
     sweep.add_argument("--gpus", type=int, default=0, help="SLURM GPUs per run (default 0)")
     sweep.add_argument("--cpus", type=int, default=1, help="SLURM CPUs per run (default 1)")
-    sweep.add_argument("--out", type=Path, default=None, help="sweep folder (default: runs/EXPERIMENT/sweep-<hash>)")
+    sweep.add_argument("--out", default=None, help="sweep folder (default: runs/EXPERIMENT/sweep-<hash>)")
 
     aggregate = commands.add_parser(
         "aggregate", help="mean, sd and 95%% bootstrap CI over seeds per grid point (Markdown, CSV, figures)"
@@ -129,13 +130,39 @@ def main(argv: list[str] | None = None) -> int:
     command_line = ["neuroplastic", *(sys.argv[1:] if argv is None else argv)]
     try:
         return _dispatch(args, command_line)
-    except (ConfigError, ImportError, KeyError, RunFolderConflict, ValueError) as err:
+    except (ConfigError, DataUnavailableError, ImportError, KeyError, RunFolderError, ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) else str(err)
         print(f"neuroplastic: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:
+        print(f"neuroplastic: error: {_os_error_message(err)}", file=sys.stderr)
         return EXIT_USAGE
     except DivergenceError as err:
         print(f"neuroplastic: run diverged: {err}", file=sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("neuroplastic: interrupted; rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _os_error_message(err: OSError) -> str:
+    """One line for a failed file operation: what failed, on which file, and what to do."""
+    where = f"{err.filename}: " if err.filename else ""
+    what = f"{where}{err.strerror or err}"
+    if err.errno == errno.ENOSPC:
+        return f"{what}; free some space, then rerun the same command to resume"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{what}; choose a folder you can write to (--out)"
+    return what
+
+
+def _out_folder(text: str | None) -> Path | None:
+    """The ``--out`` folder; an empty one (an unset shell variable) is refused rather than read as ``.``."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise ValueError("--out is empty (an unset shell variable?); give the folder to write to")
+    return Path(text)
 
 
 def _dispatch(args: argparse.Namespace, command_line: list[str]) -> int:
@@ -159,7 +186,7 @@ def _dispatch(args: argparse.Namespace, command_line: list[str]) -> int:
         config = build_config(
             experiment, quick=args.quick, overrides=args.overrides, seed=args.seed, device=args.device
         )
-        path = args.out or default_run_path(experiment, config)
+        path = _out_folder(args.out) or default_run_path(experiment, config)
         outcome = run_experiment(experiment, config, path, argv=command_line)
         state = "already finished; skipped" if outcome.skipped else "finished"
         print(f"{experiment.name}: {state}. Run folder: {outcome.path}")
@@ -171,7 +198,7 @@ def _dispatch(args: argparse.Namespace, command_line: list[str]) -> int:
     if args.command == "reproduce":
         from neuroplastic.runs.sweep_plan import parse_seeds
 
-        out = args.out or Path("runs/reproduce-quick" if args.quick else "runs/reproduce")
+        out = _out_folder(args.out) or Path("runs/reproduce-quick" if args.quick else "runs/reproduce")
         entries = reproduce(
             list(EXPERIMENTS.values()),
             out,
@@ -227,7 +254,7 @@ def _sweep_command(args: argparse.Namespace) -> int:
         seeds=parse_seeds(args.seeds),
         quick=args.quick,
         overrides=overrides,
-        out=args.out,
+        out=_out_folder(args.out),
     )
     print(format_status(outcome.plan, outcome.path))
     if any(state == "done" for state in outcome.states.values()):

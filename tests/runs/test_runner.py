@@ -61,7 +61,7 @@ def test_reproduce_writes_one_report_with_a_table_per_paper(tmp_path):
     assert "| value | 1 | 1 | Toy et al. (2020) |" in report
     assert "![line](a/figures/line.png)" in report and (tmp_path / "a" / "figures" / "line.png").exists()
     assert "**Failed:** RuntimeError: deliberate failure" in report
-    assert "deliberate failure" in (tmp_path / "c" / "error.txt").read_text()
+    assert "deliberate failure" in json.loads((tmp_path / "c" / "error.json").read_text())["traceback"]
     assert "- a toy note" in report
     assert (tmp_path / "summary.json").exists() and (tmp_path / "a" / "report.md").exists()
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -107,12 +107,12 @@ def test_a_different_sweep_in_the_same_folder_is_refused(tmp_path):
 
 def test_sweep_runs_every_point_records_failures_and_resumes(executor, tmp_path):
     out = tmp_path / "sweep"
-    grid = ["device=cpu,bogus"]  # an unknown device raises inside the run, after planning accepted the string
+    grid = ["device=cpu,mps"]  # no MPS on Linux: the run raises, after planning accepted the device
     outcome, _ = sweep(executor, out, grid, "0-1")
     plan = load_plan(out)
     assert plan.to_dict() == json.loads((out / "sweep.json").read_text())
     states = {(r.point["device"], r.seed): outcome.states[r.index] for r in plan.runs}
-    assert states == {("cpu", 0): "done", ("cpu", 1): "done", ("bogus", 0): "failed", ("bogus", 1): "failed"}
+    assert states == {("cpu", 0): "done", ("cpu", 1): "done", ("mps", 0): "failed", ("mps", 1): "failed"}
     for run in plan.runs:
         folder = out / run.folder
         if run.point["device"] == "cpu":
@@ -122,13 +122,13 @@ def test_sweep_runs_every_point_records_failures_and_resumes(executor, tmp_path)
             assert results["steps"] == 20 and curve["final_J"] < curve["J"]["0"]  # training lowered the loss
         else:
             error = json.loads((folder / "error.json").read_text())
-            assert "bogus" in error["error"] and "Traceback" in error["traceback"]
+            assert "MPS is not available" in error["error"] and "Traceback" in error["traceback"]
     status = format_status(plan, out)
-    assert "2 done, 0 running, 2 failed, 0 pending" in status and "bogus" in status
+    assert "2 done, 0 running, 2 failed, 0 pending" in status and "mps" in status
 
     done_before = results_mtimes(out)
     again, _ = sweep(executor, out, grid, "0-1")
-    assert sorted(again.submitted) == [r.index for r in plan.runs if r.point["device"] == "bogus"]
+    assert sorted(again.submitted) == [r.index for r in plan.runs if r.point["device"] == "mps"]
     assert results_mtimes(out) == done_before  # finished runs are not repeated
 
     assert main(["aggregate", str(out), "--x", "device", "--metric", "steps"]) == 0

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import torch
 
 if TYPE_CHECKING:
     from neuroplastic.runs.folder import RunDir
@@ -12,12 +16,39 @@ if TYPE_CHECKING:
 Cfg = TypeVar("Cfg", bound="ExperimentConfig")
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+FLOAT32_MAX = torch.finfo(torch.float32).max
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExperimentConfig:
-    """Fields every experiment has. Subclasses add their own; defaults are the paper's settings."""
+    """Fields every experiment has. Subclasses add their own; defaults are the paper's settings.
+
+    ``threads`` is the number of torch CPU threads the run uses: the last bits of a result depend on it, so it is
+    part of the config (and of the run folder's name) rather than taken from the machine. Subclasses that check
+    their own fields call ``super().__post_init__()`` first.
+    """
 
     seed: int = 0
     device: str = "cpu"
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed}")
+        if not 1 <= self.threads <= 1024:
+            raise ValueError(f"threads must be between 1 and 1024, got {self.threads}")
+        try:
+            device_type = torch.device(self.device).type
+        except (RuntimeError, ValueError):
+            device_type = None
+        if device_type not in DEVICE_TYPES:
+            raise ValueError(f"device {self.device!r} is not one of cpu, cuda, cuda:N, mps")
+        for field in dataclasses.fields(self):
+            values = getattr(self, field.name)
+            for value in values if isinstance(values, tuple) else (values,):
+                if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= FLOAT32_MAX):
+                    raise ValueError(f"{field.name} must be a finite number within ±{FLOAT32_MAX:.3g}, got {value}")
 
     @classmethod
     def quick(cls: type[Cfg]) -> Cfg:

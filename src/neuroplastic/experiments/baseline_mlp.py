@@ -24,8 +24,8 @@ from neuroplastic.core.mlp import Activation, mlp
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.data import LabelledImages
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_train_test
+from neuroplastic.experiments.base import Experiment, ReportRow
+from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 
@@ -35,7 +35,7 @@ _LABELS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 
 @dataclass(frozen=True, kw_only=True)
-class BaselineMLPConfig(ExperimentConfig):
+class BaselineMLPConfig(DataExperimentConfig):
     """Backprop MLP baseline. ``train_subset``/``test_subset`` of 0 mean the whole split."""
 
     datasets: tuple[DatasetName, ...] = ("mnist", "fashion_mnist")
@@ -52,9 +52,9 @@ class BaselineMLPConfig(ExperimentConfig):
     eval_every: int = 5000
     train_subset: int = 0
     test_subset: int = 0
-    synthetic_fallback: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.datasets or not self.modes:
             raise ValueError("datasets and modes must each name at least one entry")
         for name in ("online_lr", "minibatch_lr", "softplus_beta"):
@@ -68,8 +68,8 @@ class BaselineMLPConfig(ExperimentConfig):
 
     @classmethod
     def quick(cls) -> BaselineMLPConfig:
-        """MNIST only: one full online pass and one mini-batch epoch; synthetic digits if MNIST is unreachable."""
-        return cls(datasets=("mnist",), epochs=1, synthetic_fallback=True)
+        """MNIST only: one full online pass and one mini-batch epoch."""
+        return cls(datasets=("mnist",), epochs=1)
 
 
 @torch.no_grad()
@@ -200,8 +200,7 @@ def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
         train, test = load_train_test(
             dataset,
             run_dir=run_dir,
-            seed=config.seed,
-            fallback=config.synthetic_fallback,
+            config=config,
             train_subset=config.train_subset,
             test_subset=config.test_subset,
         )
@@ -222,11 +221,7 @@ def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
         f" one pass. Mini-batch: {config.minibatch_optimizer}, lr {config.minibatch_lr:g}, batch {config.batch_size},"
         f" {config.epochs} epoch(s). Seed {config.seed}."
     ]
-    notes += [
-        f"{_LABELS[dataset]} was unreachable: synthetic 28×28 images were used instead."
-        for dataset in config.datasets
-        if any(r["data"] == "synthetic" for r in results[dataset].values())
-    ]
+    notes += synthetic_note(config)
     figure_path = _plot_curves(config, results, run_dir)
     return {"results": results, "figures": [figure_path], "notes": notes}
 

@@ -1,11 +1,32 @@
-"""Loading a data split for an experiment: provenance recorded in the run folder, optional synthetic fallback."""
+"""Loading a data split for an experiment: provenance recorded in the run folder, synthetic data only when asked."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
-from neuroplastic.data import DataUnavailableError, LabelledImages, load, synthetic_images
+from neuroplastic.data import DataUnavailableError, LabelledImages, dataset_names, load, synthetic_images
+from neuroplastic.experiments.base import ExperimentConfig
 from neuroplastic.runs.folder import RunDir
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataExperimentConfig(ExperimentConfig):
+    """Fields of every experiment that trains on data sets.
+
+    ``synthetic_data``: data sets replaced by seeded synthetic images of the same shape (e.g. ``mnist``), for a
+    smoke test on a machine without their files. Nothing is ever replaced unless named here, and since it is part
+    of the config, a run on synthetic images never shares a run folder with one on the real data.
+    """
+
+    synthetic_data: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        unknown = sorted(set(self.synthetic_data) - set(dataset_names()))
+        if unknown:
+            raise ValueError(f"synthetic_data names unknown data sets {unknown}; known: {', '.join(dataset_names())}")
 
 
 def load_split(
@@ -13,34 +34,49 @@ def load_split(
     split: str,
     *,
     run_dir: RunDir,
-    seed: int,
-    fallback: bool,
+    config: DataExperimentConfig,
+    seed: int | None = None,
     subset: int = 0,
     synthetic_size: int | None = None,
     synthetic_shape: tuple[int, ...] = (28, 28),
 ) -> LabelledImages:
     """Split ``split`` of data set ``name`` (its first ``subset`` samples if > 0), its source recorded in ``run_dir``.
 
-    When the data set cannot be obtained and ``fallback`` is set, synthetic images of ``synthetic_shape`` stand in
-    (``synthetic_size`` of them; by default 60,000 for train and 10,000 for test) and the provenance says so.
+    If ``config.synthetic_data`` names the data set, seeded synthetic images of ``synthetic_shape`` stand in
+    (``synthetic_size`` of them, by default 60,000 for train and 10,000 for test; ``seed`` defaults to the
+    config's). A data set that cannot be had raises `DataUnavailableError` saying how to get it.
     """
-    try:
-        data = load(name, split)
-    except DataUnavailableError:
-        if not fallback:
-            raise
+    if name in config.synthetic_data:
         size = synthetic_size or (60000 if split == "train" else 10000)
-        data = synthetic_images(size, shape=synthetic_shape, seed=seed, split=split)
+        data = synthetic_images(size, shape=synthetic_shape, seed=config.seed if seed is None else seed, split=split)
+    else:
+        try:
+            data = load(name, split)
+        except DataUnavailableError as err:
+            raise DataUnavailableError(
+                f"{err} (`neuroplastic data fetch {name}` fetches or checks it; "
+                f"`--set synthetic_data={name}` runs a smoke test on synthetic images instead)"
+            ) from err
     run_dir.record_data(data.provenance)
     return data.subset(torch.arange(min(subset, len(data)))) if subset else data
 
 
 def load_train_test(
-    name: str, *, run_dir: RunDir, seed: int, fallback: bool, train_subset: int = 0, test_subset: int = 0
+    name: str, *, run_dir: RunDir, config: DataExperimentConfig, train_subset: int = 0, test_subset: int = 0
 ) -> tuple[LabelledImages, LabelledImages]:
     """``(train, test)`` of data set ``name`` through `load_split`, each cut to its subset size (0 = whole split)."""
-    options = {"run_dir": run_dir, "seed": seed, "fallback": fallback}
     return (
-        load_split(name, "train", subset=train_subset, **options),
-        load_split(name, "test", subset=test_subset, **options),
+        load_split(name, "train", run_dir=run_dir, config=config, subset=train_subset),
+        load_split(name, "test", run_dir=run_dir, config=config, subset=test_subset),
     )
+
+
+def synthetic_note(config: DataExperimentConfig) -> list[str]:
+    """The report note of a run on synthetic images (none for a run on real data)."""
+    if not config.synthetic_data:
+        return []
+    names = ", ".join(config.synthetic_data)
+    return [
+        f"Smoke test: synthetic images stood in for {names} (synthetic_data={','.join(config.synthetic_data)}), "
+        "as asked; these numbers say nothing about the real data sets."
+    ]

@@ -17,8 +17,8 @@ import torch
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.threads import torch_threads
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_train_test
+from neuroplastic.experiments.base import Experiment, ReportRow
+from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test
 from neuroplastic.feedback.errors import forward
 from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
 from neuroplastic.runs.bootstrap import t_interval
@@ -30,7 +30,7 @@ _NAMES = {"bp": "backprop", "fa": "feedback alignment"}
 
 
 @dataclass(frozen=True, kw_only=True)
-class FAOnlineConfig(ExperimentConfig):
+class FAOnlineConfig(DataExperimentConfig):
     """One online pass of ``n_train`` MNIST images at learning rate η; accuracy on ``n_test`` test images.
 
     ``learning_rate`` 0.0029 is the FA rate in the authors' own figure script for this plot; both rules use it.
@@ -45,9 +45,9 @@ class FAOnlineConfig(ExperimentConfig):
     checkpoints: tuple[int, ...] = (0, 100, 200, 500, 1000, 1500, 2000, 3000, 5000, 10000, 20000, 40000, 60000)
     thresholds: tuple[float, ...] = (0.2, 0.5, 0.8)
     feedbacks: tuple[Literal["bp", "fa"], ...] = FEEDBACKS
-    synthetic_fallback: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.seeds < 1 or self.n_train < 1 or self.n_test < 1 or not self.learning_rate > 0:
             raise ValueError("seeds, n_train and n_test must be >= 1 and learning_rate > 0")
         if not self.checkpoints or sorted(set(self.checkpoints)) != list(self.checkpoints):
@@ -59,7 +59,7 @@ class FAOnlineConfig(ExperimentConfig):
 
     @classmethod
     def quick(cls) -> FAOnlineConfig:
-        """A 784-64-32-10 net, 2 seeds, 3,000 online samples, 1,000 test images (synthetic if MNIST is missing)."""
+        """A 784-64-32-10 net, 2 seeds, 3,000 online samples, 1,000 test images."""
         return cls(
             hidden=(64, 32),
             learning_rate=0.01,
@@ -67,7 +67,6 @@ class FAOnlineConfig(ExperimentConfig):
             n_train=3000,
             n_test=1000,
             checkpoints=(0, 100, 300, 1000, 2000, 3000),
-            synthetic_fallback=True,
         )
 
 
@@ -115,7 +114,7 @@ def _interval(values: list[float | None]) -> dict[str, Any]:
 def run(config: FAOnlineConfig, run_dir: RunDir) -> dict[str, Any]:
     """Both learning curves, the samples each seed needs to cross each threshold, and the figure."""
     device = resolve_device(config.device)
-    train, test = load_train_test("mnist", run_dir=run_dir, seed=config.seed, fallback=config.synthetic_fallback)
+    train, test = load_train_test("mnist", run_dir=run_dir, config=config)
     if config.n_train > len(train):
         raise ValueError(f"n_train = {config.n_train} exceeds the {len(train)} training images")
     rules: dict[str, Any] = {}

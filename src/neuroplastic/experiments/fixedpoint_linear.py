@@ -58,6 +58,7 @@ class FixedPointLinearConfig(ExperimentConfig):
     direction_scale: float = 2.5
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("n", "m", "steps", "log_every", "angle_steps", "slice_directions", "slice_points", "grid_points"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -22,8 +22,8 @@ from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.data import LabelledImages
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_train_test
+from neuroplastic.experiments.base import Experiment, ReportRow
+from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.fixedpoint import FixedPointRNN, apply_rule, max_real_eig, spectral_abscissa
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
@@ -45,7 +45,7 @@ REFERENCE = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class FixedPointMNISTConfig(ExperimentConfig):
+class FixedPointMNISTConfig(DataExperimentConfig):
     """Setup D. ``solver="paper"`` reproduces the prior 500-step Euler solve; ``train_subset`` 0 = whole split."""
 
     datasets: tuple[DatasetName, ...] = ("mnist", "fashion_mnist")
@@ -67,9 +67,9 @@ class FixedPointMNISTConfig(ExperimentConfig):
     spike_threshold: float = 0.5
     train_subset: int = 0
     test_subset: int = 0
-    synthetic_fallback: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.datasets or not self.rules:
             raise ValueError("datasets and rules must each name at least one entry")
         for name in ("n", "batch_size", "epochs", "max_iter", "diag_every", "diag_samples"):
@@ -101,7 +101,6 @@ class FixedPointMNISTConfig(ExperimentConfig):
             diag_every=16,
             train_subset=8192,
             test_subset=2000,
-            synthetic_fallback=True,
         )
 
 
@@ -223,8 +222,7 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
         train, test = load_train_test(
             dataset,
             run_dir=run_dir,
-            seed=config.seed,
-            fallback=config.synthetic_fallback,
+            config=config,
             train_subset=config.train_subset,
             test_subset=config.test_subset,
         )
@@ -269,8 +267,7 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
         bad = [f"{rule} lr {lr}" for rule, runs in rules.items() for lr, r in runs.items() if r["unconverged_steps"]]
         if bad:
             notes.append(f"{dataset}: some fixed-point solves missed the tolerance in: {', '.join(bad)} (see metrics).")
-        if any(runs[lr]["data"] == "synthetic" for runs in rules.values() for lr in runs):
-            notes.append(f"{_LABELS.get(dataset, dataset)} was unreachable: synthetic 28×28 images were used instead.")
+    notes += synthetic_note(config)
     full_size = (config.n, config.batch_size, config.epochs, config.train_subset) == (300, 512, 3, 0)
     return {"results": results, "best": best, "full_size": full_size, "figures": figures, "notes": notes}
 

@@ -21,9 +21,9 @@ import torch
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.threads import torch_threads
-from neuroplastic.data import DataUnavailableError, EpisodeSampler, LabelledImages, split_classes
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_split
+from neuroplastic.data import EpisodeSampler, LabelledImages, split_classes
+from neuroplastic.experiments.base import Experiment, ReportRow
+from neuroplastic.experiments.datasets import DataExperimentConfig, load_split, synthetic_note
 from neuroplastic.plasticity import MetaLearner, episode_stream
 from neuroplastic.plasticity.pools import NATCOMM_POOL, SELF_LIMITING_SIGN
 from neuroplastic.plasticity.scales import term_scales
@@ -32,7 +32,7 @@ from neuroplastic.runs.bootstrap import t_interval
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 
-DataChoice = Literal["auto", "emnist_balanced", "mnist_fashion"]
+DataChoice = Literal["emnist_balanced", "mnist_fashion"]
 RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "bp": ("bp", ("pseudo_grad",)),
     "fa": ("fa", ("pseudo_grad",)),
@@ -53,7 +53,7 @@ PAPER_ACCURACY = {"bp": 0.70, "fa": 0.25}
 
 
 @dataclass(frozen=True, kw_only=True)
-class MetaPlasticityConfig(ExperimentConfig):
+class MetaPlasticityConfig(DataExperimentConfig):
     """The paper's setting: 784-170-130-100-70-N, 5-way, K = 50, Q = 10, 600 episodes, Adam lr 1e-3, θ₀ = 1e-3.
 
     ``depths`` count weight layers; a depth-d net uses the first d − 1 of ``depth_widths``. ``pool``: the terms of
@@ -64,6 +64,9 @@ class MetaPlasticityConfig(ExperimentConfig):
     ``survival``. ``head``: ``n_way`` relabels each episode's classes 0..N−1 for an N-unit output layer;
     ``all_classes`` keeps the original labels and gives the network one output per class of the data (the
     authors' 47-way head on EMNIST).
+    ``data``: the class pool: ``emnist_balanced`` (the paper's; its files are supplied by the user) or
+    ``mnist_fashion`` (the 10 MNIST digits and the 10 Fashion-MNIST classes). ``synthetic_size``: images per
+    data set named in ``synthetic_data`` (0: 60,000).
     ``output_post``: what terms reading y_ℓ (Oja) see at the output layer (released code: softmax).
     ``oja_init``: θ_Oja's starting value in rules with an Oja term (0 in the paper's setting as we read it).
     ``nonnegative``: terms whose θ_r is projected onto θ_r ≥ 0 after every Adam step, in the rules that have
@@ -82,7 +85,7 @@ class MetaPlasticityConfig(ExperimentConfig):
     meta-gradient is chaotic and tends to point further out (``inf``: only NaN/inf diverge).
     """
 
-    data: DataChoice = "auto"
+    data: DataChoice = "emnist_balanced"
     meta_test_classes: int = 6
     rules: tuple[str, ...] = tuple(RULES)
     hidden: tuple[int, ...] = (170, 130, 100, 70)
@@ -115,10 +118,10 @@ class MetaPlasticityConfig(ExperimentConfig):
     shots: tuple[int, ...] = (10, 25, 50, 100, 200)
     patience: int = 20
     save_every: int = 10
-    synthetic_fallback: bool = False
     synthetic_size: int = 0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         unknown = sorted(set(self.rules + self.sweep_rules) - set(RULES))
         if unknown or not self.rules:
             raise ValueError(f"rules must name some of {list(RULES)}, got unknown {unknown}")
@@ -171,7 +174,7 @@ class MetaPlasticityConfig(ExperimentConfig):
 
     @classmethod
     def quick(cls) -> MetaPlasticityConfig:
-        """A small net (784-32-16-3), 3-way 10-shot, 60 episodes, 2 seeds; synthetic images if data are missing."""
+        """A small net (784-32-16-3), 3-way 10-shot, 60 episodes, 2 seeds, on MNIST + Fashion-MNIST."""
         return cls(
             hidden=(32, 16),
             n_way=3,
@@ -188,21 +191,17 @@ class MetaPlasticityConfig(ExperimentConfig):
             depths=(2, 4),
             depth_widths=(32, 16, 16),
             shots=(2, 10),
-            synthetic_fallback=True,
             synthetic_size=3000,
+            data="mnist_fashion",
         )
 
 
 def _load_pool(config: MetaPlasticityConfig, run_dir: RunDir) -> tuple[LabelledImages, str]:
     """The class pool and a sentence on where it came from."""
-    if config.data in ("auto", "emnist_balanced"):
-        try:
-            data = load_split("emnist_balanced", "train", run_dir=run_dir, seed=config.seed, fallback=False)
-            return data, f"EMNIST-balanced training split ({data.n_classes} classes)."
-        except DataUnavailableError:
-            if config.data == "emnist_balanced":
-                raise
-    options = {"run_dir": run_dir, "fallback": config.synthetic_fallback, "synthetic_size": config.synthetic_size}
+    if config.data == "emnist_balanced":
+        data = load_split("emnist_balanced", "train", run_dir=run_dir, config=config)
+        return data, f"EMNIST-balanced training split ({data.n_classes} classes)." + _joined(synthetic_note(config))
+    options = {"run_dir": run_dir, "config": config, "synthetic_size": config.synthetic_size}
     mnist = load_split("mnist", "train", seed=config.seed, **options)
     fashion = load_split("fashion_mnist", "train", seed=config.seed + 1, **options)
     pool = LabelledImages(
@@ -212,16 +211,14 @@ def _load_pool(config: MetaPlasticityConfig, run_dir: RunDir) -> tuple[LabelledI
         f"{mnist.name}+{fashion.name}",
         "train",
     )
-    fallback = "EMNIST-balanced is not available here, so " if config.data == "auto" else ""
-    synthetic = (
-        " Synthetic 28×28 images stood in for unreachable data sets."
-        if "synthetic" in (mnist.name, fashion.name)
-        else ""
-    )
     return pool, (
-        f"{fallback}the episodes draw from a 20-class pool: the 10 MNIST digits (classes 0–9) and the 10"
-        f" Fashion-MNIST classes (10–19), training splits ({pool.name}).{synthetic}"
+        "The episodes draw from a 20-class pool: the 10 MNIST digits (classes 0–9) and the 10"
+        f" Fashion-MNIST classes (10–19), training splits ({pool.name})." + _joined(synthetic_note(config))
     )
+
+
+def _joined(notes: list[str]) -> str:
+    return "".join(" " + note for note in notes)
 
 
 def _sizes(config: MetaPlasticityConfig, hidden: tuple[int, ...], n_classes: int) -> list[int]:

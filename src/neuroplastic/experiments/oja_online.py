@@ -23,8 +23,8 @@ from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.mlp import Activation, mlp
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.threads import torch_threads
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_train_test
+from neuroplastic.experiments.base import Experiment, ReportRow
+from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.feedback.errors import forward
 from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
 from neuroplastic.runs.figures import close, new_figure
@@ -37,7 +37,7 @@ _NAMES = {"bp": "BP", "bp_oja": "BP + Oja", "fa": "FA", "fa_oja": "FA + Oja", "a
 
 
 @dataclass(frozen=True, kw_only=True)
-class OjaOnlineConfig(ExperimentConfig):
+class OjaOnlineConfig(DataExperimentConfig):
     """The three difficulties. ``n_train`` online samples (one pass) precede the ``n_val`` validation images."""
 
     datasets: tuple[DatasetName, ...] = ("mnist", "fashion_mnist")
@@ -57,9 +57,9 @@ class OjaOnlineConfig(ExperimentConfig):
     sweep_samples: int = 20000
     adam_lr: float = 1e-3
     adam_batch: int = 32
-    synthetic_fallback: bool = False
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.datasets or not self.hidden or not self.depths or not self.init_scales:
             raise ValueError("datasets, hidden, depths and init_scales must each name at least one entry")
         if self.seeds < 1 or self.n_train < 1 or self.n_val < 1 or self.tune_samples < 1 or self.sweep_samples < 1:
@@ -75,7 +75,7 @@ class OjaOnlineConfig(ExperimentConfig):
 
     @classmethod
     def quick(cls) -> OjaOnlineConfig:
-        """MNIST only, a small network, 2 seeds, 2,000 online samples (synthetic digits if MNIST is unreachable)."""
+        """MNIST only, a small network, 2 seeds, 2,000 online samples."""
         return cls(
             datasets=("mnist",),
             hidden=(64, 32),
@@ -90,7 +90,6 @@ class OjaOnlineConfig(ExperimentConfig):
             depth_width=32,
             init_scales=(0.3, 1.0, 3.0),
             sweep_samples=1000,
-            synthetic_fallback=True,
         )
 
 
@@ -106,7 +105,7 @@ class _Data:
 
 
 def _load(config: OjaOnlineConfig, name: str, run_dir: RunDir, device: torch.device) -> _Data:
-    train, test = load_train_test(name, run_dir=run_dir, seed=config.seed, fallback=config.synthetic_fallback)
+    train, test = load_train_test(name, run_dir=run_dir, config=config)
     if config.n_train + config.n_val > len(train):
         raise ValueError(f"n_train + n_val = {config.n_train + config.n_val} exceeds the {len(train)} training images")
     n_test = config.n_test or len(test)
@@ -378,11 +377,7 @@ def _notes(config: OjaOnlineConfig, results: dict[str, Any], datasets: dict[str,
         " are checked.",
     ]
     notes += [f"Claim {'supported' if ok else 'NOT supported'}: {text}." for text, ok in _claims(results)]
-    notes += [
-        f"{_LABELS[n]} was unreachable: synthetic 28×28 images were used."
-        for n, d in datasets.items()
-        if d.name == "synthetic"
-    ]
+    notes += synthetic_note(config)
     return notes
 
 

@@ -17,8 +17,8 @@ import torch
 from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_split
+from neuroplastic.experiments.base import Experiment, ReportRow
+from neuroplastic.experiments.datasets import DataExperimentConfig, load_split, synthetic_note
 from neuroplastic.experiments.pc_shared import (
     PAPER,
     Setting,
@@ -45,7 +45,7 @@ _PAPER_VALUES = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class PCGradientsConfig(ExperimentConfig):
+class PCGradientsConfig(DataExperimentConfig):
     """The paper's settings: MNIST CNN 400 Adam steps (lr 2e-3, batch 300); CIFAR CNN 975 steps (lr 1e-2, batch 256)."""
 
     networks: tuple[CNN, ...] = ("mnist_cnn", "cifar_cnn")
@@ -61,6 +61,7 @@ class PCGradientsConfig(ExperimentConfig):
     test_subset: int = 0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.networks:
             raise ValueError("networks must name at least one network")
         if not 0 < self.eta < 2:
@@ -164,12 +165,8 @@ def _train(
 def _load(config: PCGradientsConfig, network: str, run_dir: RunDir):
     steps, batch, _ = config.schedule(network)
     n_test = config.test_subset or 10000
-    options = {
-        "run_dir": run_dir,
-        "seed": config.seed,
-        "fallback": network == "cifar_cnn",
-        "synthetic_shape": (3, 32, 32),
-    }
+    shape = (3, 32, 32) if network == "cifar_cnn" else (28, 28)
+    options = {"run_dir": run_dir, "config": config, "synthetic_shape": shape}
     train = load_split(_DATASET[network], "train", synthetic_size=steps * batch, **options)
     test = load_split(_DATASET[network], "test", synthetic_size=n_test, **options)
     return train, test.subset(torch.arange(min(n_test, len(test))))
@@ -205,8 +202,7 @@ def run(config: PCGradientsConfig, run_dir: RunDir) -> dict[str, Any]:
         "Relative error ‖dθ_l − ∇_l‖/‖∇_l‖ per PC layer (layer 1 first), averaged over the recorded steps of "
         "training with Adam on each setting's own updates; computed in float32 like the paper.",
     ]
-    if any(results[n][k]["data"] == "synthetic" for n in results for k in results[n] if n == "cifar_cnn"):
-        notes.append("CIFAR-10 files were not available: the CIFAR network ran on synthetic 3×32×32 images.")
+    notes += synthetic_note(config)
     return {"results": results, "closed_form_fixed_pred": closed_form, "figures": figures, "notes": notes}
 
 

@@ -16,8 +16,8 @@ import torch
 from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.datasets import load_train_test
+from neuroplastic.experiments.base import Experiment, ReportRow
+from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test
 from neuroplastic.experiments.pc_shared import (
     PAPER,
     Setting,
@@ -44,7 +44,7 @@ _THIRD_PARTY_SOURCE = "third-party LeNet, 10 seeds (torch2pc-layerwise-thesis); 
 
 
 @dataclass(frozen=True, kw_only=True)
-class PCTrainConfig(ExperimentConfig):
+class PCTrainConfig(DataExperimentConfig):
     """The paper's MNIST schedule (Adam lr 2e-3, batch 300, 2 epochs) for every network and dataset."""
 
     networks: tuple[TrainNetwork, ...] = ("mnist_cnn", "mlp")
@@ -59,6 +59,7 @@ class PCTrainConfig(ExperimentConfig):
     test_subset: int = 0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.networks or not self.datasets:
             raise ValueError("networks and datasets must each name at least one entry")
         if not 0 < self.eta < 2:
@@ -117,8 +118,7 @@ def run(config: PCTrainConfig, run_dir: RunDir) -> dict[str, Any]:
             load_train_test(
                 dataset,
                 run_dir=run_dir,
-                seed=config.seed,
-                fallback=False,
+                config=config,
                 train_subset=config.train_subset,
                 test_subset=config.test_subset,
             )

@@ -43,9 +43,9 @@ class ReservoirLesionsConfig(ExperimentConfig):
     tonic_offset: float = 0.5
     corrupt_noise: float = 0.3
     corrupt_offset: float = 0.1
-    threads: int = 1
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not 0 < self.lesion_during_trial < self.train_trials:
             raise ValueError(f"lesion_during_trial must lie in 1..{self.train_trials - 1}")
         unknown = set(self.interventions) - set(INTERVENTIONS)

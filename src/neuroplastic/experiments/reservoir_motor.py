@@ -82,9 +82,9 @@ class ReservoirMotorConfig(ExperimentConfig):
     seeds: int = 11
     dtype: Literal["float64", "float32"] = "float64"
     points_per_trial: int = 100
-    threads: int = 1
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         unknown = [p for p in self.presets if p not in ALGORITHMS]
         if unknown:
             raise ValueError(f"unknown presets {unknown}; choose from {sorted(ALGORITHMS)}")

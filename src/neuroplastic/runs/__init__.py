@@ -8,12 +8,16 @@ from neuroplastic.runs.config import (
     config_hash,
     config_to_dict,
 )
-from neuroplastic.runs.folder import RunDir, RunFolderConflict
+from neuroplastic.runs.errors import RunFolderBusy, RunFolderConflict, RunFolderDamaged, RunFolderError
+from neuroplastic.runs.folder import RunDir
 
 __all__ = [
     "ConfigError",
     "RunDir",
+    "RunFolderBusy",
     "RunFolderConflict",
+    "RunFolderDamaged",
+    "RunFolderError",
     "apply_overrides",
     "atomic_write",
     "atomic_write_bytes",

@@ -7,6 +7,7 @@ A config is a frozen dataclass whose fields have simple types: ``int``, ``float`
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import types
@@ -111,6 +112,7 @@ def apply_overrides(config: C, overrides: list[str]) -> C:
     """Return ``config`` with every ``key=value`` in ``overrides`` applied; all errors are reported together."""
     types_ = field_types(type(config))
     changes: dict[str, Any] = {}
+    given: dict[str, str] = {}
     problems: list[str] = []
     for item in overrides:
         key, sep, text = item.partition("=")
@@ -118,8 +120,11 @@ def apply_overrides(config: C, overrides: list[str]) -> C:
         if not sep:
             problems.append(f"{item!r} is not of the form key=value")
         elif key not in types_:
-            problems.append(f"unknown key {key!r}")
+            problems.append(f"unknown key {key!r}{_did_you_mean(key, types_)}")
+        elif key in given:
+            problems.append(f"{key} is given twice ({given[key]!r} and {item!r}): give it once")
         else:
+            given[key] = item
             try:
                 changes[key] = parse_value(text, types_[key])
             except ValueError as err:
@@ -132,7 +137,7 @@ def apply_overrides(config: C, overrides: list[str]) -> C:
 def config_from_dict(cls: type[C], values: dict[str, Any]) -> C:
     """Build a ``cls`` from plain data (e.g. a ``config.yaml``), checking keys and types."""
     types_ = field_types(cls)
-    problems = [f"unknown key {key!r}" for key in values if key not in types_]
+    problems = [f"unknown key {key!r}{_did_you_mean(key, types_)}" for key in values if key not in types_]
     coerced = {}
     for key, value in values.items():
         if key in types_:
@@ -176,6 +181,11 @@ def _construct(cls: type[C], values: dict[str, Any]) -> C:
         return cls(**values)
     except ValueError as err:
         raise ConfigError(_problem_message(cls, [str(err)])) from err
+
+
+def _did_you_mean(key: str, known: dict[str, Any]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _problem_message(cls: type, problems: list[str]) -> str:

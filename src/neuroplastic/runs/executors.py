@@ -21,9 +21,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
+from neuroplastic.runs.folder import RunDir
 from neuroplastic.runs.sweep_plan import SweepPlan
 from neuroplastic.runs.sweep_status import run_state
-from neuroplastic.runs.sweep_task import record_error, run_planned
+from neuroplastic.runs.sweep_task import run_planned
 
 Echo = Callable[[str], None]
 JOBS_FILE = "jobs.jsonl"
@@ -79,8 +80,8 @@ class LocalExecutor:
                     if overdue and process.poll() is None:
                         process.kill()
                         process.wait()
-                        record_error(
-                            sweep_dir / plan.runs[index].folder, f"TimeoutError: killed after {self.time_min:g} min"
+                        RunDir(sweep_dir / plan.runs[index].folder).record_error(
+                            f"TimeoutError: killed after {self.time_min:g} min"
                         )
                     if process.poll() is not None:
                         del running[index]

@@ -8,6 +8,9 @@ Layout::
     checkpoint.pt      latest checkpoint (atomic), with the number of metric lines it covers
     figures/*.png
     results.json       written last and atomically: its presence means the run finished
+    report.md          the run's report, written after results.json
+    error.json         what stopped the last attempt (removed when the run starts again)
+    .lock              held by the process running the run (see `neuroplastic.runs.claim`)
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from __future__ import annotations
 import io
 import json
 import math
+import pickle
+import socket
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,15 +31,15 @@ import torch
 import yaml
 
 from neuroplastic.core.atomic import atomic_write, atomic_write_json, atomic_write_text
+from neuroplastic.runs.claim import claim_folder, hold_lock
 from neuroplastic.runs.config import config_to_dict
 from neuroplastic.runs.environment import environment
+from neuroplastic.runs.errors import RunFolderConflict, RunFolderDamaged
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-
-class RunFolderConflict(RuntimeError):
-    """The folder already holds a run of a different experiment or config."""
+ERROR_FILE = "error.json"
 
 
 class RunDir:
@@ -45,6 +54,24 @@ class RunDir:
     checkpoint_file = property(lambda self: self.path / "checkpoint.pt", doc="``checkpoint.pt``: the resume point.")
     environment_file = property(lambda self: self.path / "environment.json", doc="``environment.json``: versions.")
     figures_dir = property(lambda self: self.path / "figures", doc="``figures/``: the run's PNG figures.")
+    error_file = property(lambda self: self.path / ERROR_FILE, doc="``error.json``: what stopped the last attempt.")
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls, path: str | Path, *, experiment: str, config: Any, argv: list[str] | None = None, wait: bool = False
+    ) -> Iterator[RunDir]:
+        """Claim ``path`` for this run and hold its lock for the block (see `prepare`).
+
+        The folder must be new, empty or already hold this run. If another process holds the lock, wait for it
+        when ``wait`` is set, else raise `RunFolderBusy`. Temporary files left by a killed write are removed.
+        """
+        claim_folder(Path(path), marker="config.yaml", kind="run")
+        with hold_lock(Path(path), wait=wait):
+            run = cls.prepare(path, experiment=experiment, config=config, argv=argv)
+            for leftover in [*run.path.glob(".*.tmp"), *run.figures_dir.glob(".*.tmp")]:
+                leftover.unlink(missing_ok=True)
+            yield run
 
     @classmethod
     def prepare(cls, path: str | Path, *, experiment: str, config: Any, argv: list[str] | None = None) -> RunDir:
@@ -53,7 +80,7 @@ class RunDir:
         run.path.mkdir(parents=True, exist_ok=True)
         wanted = {"experiment": experiment, **config_to_dict(config)}
         if run.config_file.exists():
-            held = yaml.safe_load(run.config_file.read_text()) or {}
+            held = run._read_config()
             if held != wanted:
                 diff = sorted(k for k in held.keys() | wanted.keys() if held.get(k) != wanted.get(k))
                 raise RunFolderConflict(
@@ -71,6 +98,21 @@ class RunDir:
         """A run is finished exactly when ``results.json`` exists (it is written last)."""
         return self.results_file.exists()
 
+    def _read_config(self) -> dict[str, Any]:
+        try:
+            held = yaml.safe_load(self.config_file.read_text())
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            raise RunFolderDamaged(
+                f"{self.config_file} cannot be read ({type(err).__name__}), so the run it belongs to is unknown; "
+                "choose another --out folder or delete this one"
+            ) from None
+        if not isinstance(held, dict):
+            raise RunFolderDamaged(
+                f"{self.config_file} is not a run's config (a YAML mapping of keys to values); "
+                "choose another --out folder or delete this one"
+            )
+        return held
+
     def log(self, **record: Any) -> None:
         """Append one metrics record (a line of JSON) to ``metrics.jsonl``."""
         line = json.dumps(_jsonable(record), allow_nan=False)
@@ -81,9 +123,19 @@ class RunDir:
         """All complete metrics records; a trailing partial line (from a killed run) is ignored."""
         if not self.metrics_file.exists():
             return []
-        text = self.metrics_file.read_text(encoding="utf-8")
+        text = self.metrics_file.read_text(encoding="utf-8", errors="replace")
         complete = text[: text.rfind("\n") + 1]
-        return [json.loads(line) for line in complete.splitlines() if line]
+        records = []
+        for number, line in enumerate(complete.splitlines(), start=1):
+            if line:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    raise RunFolderDamaged(
+                        f"{self.metrics_file} line {number} is not a JSON record; "
+                        "delete the run folder to start the run over"
+                    ) from None
+        return records
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
         """Atomically save ``state`` (tensors, numbers, lists, dicts) with the count of metrics logged so far."""
@@ -95,13 +147,26 @@ class RunDir:
         if not self.checkpoint_file.exists():
             self._rewrite_metrics([])
             return None
-        payload = torch.load(io.BytesIO(self.checkpoint_file.read_bytes()), weights_only=True)
+        start_over = f"delete it to start this run over (`rm {self.checkpoint_file}`)"
+        try:
+            payload = torch.load(io.BytesIO(self.checkpoint_file.read_bytes()), weights_only=True)
+        except pickle.UnpicklingError:
+            raise RunFolderDamaged(
+                f"{self.checkpoint_file} holds objects other than tensors and plain data, so neuroplastic did not "
+                f"write it; it is not trusted and was not loaded: {start_over}"
+            ) from None
+        except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as err:
+            raise RunFolderDamaged(
+                f"{self.checkpoint_file} is damaged ({str(err).splitlines()[0][:120]}): {start_over}"
+            ) from None
+        if not isinstance(payload, dict) or not {"state", "metrics_lines"} <= payload.keys():
+            raise RunFolderDamaged(f"{self.checkpoint_file} is not a neuroplastic checkpoint: {start_over}")
         self._rewrite_metrics(self.metrics()[: payload["metrics_lines"]])
         return payload["state"]
 
     def record_data(self, provenance: dict[str, Any]) -> None:
         """Add a data set's provenance (which source served it, checksums) to ``environment.json``."""
-        env = json.loads(self.environment_file.read_text()) if self.environment_file.exists() else {}
+        env = _read_json(self.environment_file) if self.environment_file.exists() else {}
         data = env.setdefault("data", [])
         if provenance not in data:
             data.append(_jsonable(provenance))
@@ -120,11 +185,37 @@ class RunDir:
 
     def read_results(self) -> dict[str, Any]:
         """The finished run's results."""
-        return json.loads(self.results_file.read_text())
+        return _read_json(self.results_file)
+
+    def record_error(self, error: str, trace: str = "") -> None:
+        """Write ``error.json``: the message, its traceback, where and when."""
+        atomic_write_json(
+            self.error_file,
+            {
+                "error": error,
+                "type": error.partition(":")[0],
+                "traceback": trace,
+                "host": socket.gethostname(),
+                "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            },
+        )
+
+    def read_error(self) -> dict[str, Any]:
+        """The recorded failure (``error``, ``type``, ``traceback``, ``host``, ``time``)."""
+        return _read_json(self.error_file)
 
     def _rewrite_metrics(self, records: list[dict[str, Any]]) -> None:
         if self.metrics_file.exists():
             atomic_write_text(self.metrics_file, "".join(json.dumps(r) + "\n" for r in records))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RunFolderDamaged(
+            f"{path} is damaged ({type(err).__name__}: {err}); delete the run folder to start the run over"
+        ) from None
 
 
 def _jsonable(obj: Any) -> Any:

@@ -12,11 +12,15 @@ from typing import Any
 from neuroplastic.core.atomic import atomic_write_json, atomic_write_text
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import seed_everything
+from neuroplastic.core.threads import torch_threads
 from neuroplastic.experiments.base import Experiment, ExperimentConfig
-from neuroplastic.runs.config import apply_overrides, config_hash
+from neuroplastic.runs.claim import claim_folder
+from neuroplastic.runs.config import ConfigError, apply_overrides, config_hash
 from neuroplastic.runs.environment import environment
 from neuroplastic.runs.folder import RunDir
 from neuroplastic.runs.report import ReportEntry, render_report
+
+REPRODUCE_FILE = "reproduce.json"
 
 
 @dataclass
@@ -38,9 +42,12 @@ def build_config(
 ) -> ExperimentConfig:
     """The experiment's full (or ``quick``) config with ``--seed``, ``--device`` and ``--set`` applied."""
     config = experiment.config_class.quick() if quick else experiment.config_class()
-    flags = [f"seed={seed}"] if seed is not None else []
-    flags += [f"device={device}"] if device is not None else []
-    return apply_overrides(config, [*flags, *overrides])
+    flags = {"seed": seed, "device": device}
+    for key, value in flags.items():
+        clash = [item for item in overrides if item.partition("=")[0].strip() == key]
+        if value is not None and clash:
+            raise ConfigError(f"--{key} {value} and --set {clash[0]} both give {key}: give it once")
+    return apply_overrides(config, [*(f"{k}={v}" for k, v in flags.items() if v is not None), *overrides])
 
 
 def default_run_path(experiment: Experiment, config: ExperimentConfig, root: Path = Path("runs")) -> Path:
@@ -49,29 +56,51 @@ def default_run_path(experiment: Experiment, config: ExperimentConfig, root: Pat
 
 
 def run_experiment(
-    experiment: Experiment, config: ExperimentConfig, path: Path, *, argv: list[str] | None = None
+    experiment: Experiment,
+    config: ExperimentConfig,
+    path: str | Path,
+    *,
+    argv: list[str] | None = None,
+    wait: bool = False,
 ) -> RunOutcome:
-    """Run ``experiment`` into ``path``: skip a finished run, resume an interrupted one, write its report."""
+    """Run ``experiment`` into ``path``: skip a finished run, resume an interrupted one, write its report.
+
+    ``path`` must be new, empty or already hold this run (`RunFolderConflict` otherwise, with nothing written).
+    The run holds the folder's lock: a second process asking for it waits (``wait``) or gets `RunFolderBusy`.
+    It runs on ``config.threads`` torch threads (part of the config, since the last bits of a result depend on
+    it). An exception is recorded in ``error.json`` and raised again.
+    """
     resolve_device(config.device)
-    run_dir = RunDir.prepare(path, experiment=experiment.name, config=config, argv=argv)
-    if run_dir.is_finished:
-        return RunOutcome(run_dir.path, run_dir.read_results(), skipped=True)
-    seed_everything(config.seed)
-    start = time.perf_counter()
-    results = experiment.run(config, run_dir)
-    results = {**results, "experiment": experiment.name, "wall_time_s": round(time.perf_counter() - start, 2)}
-    run_dir.write_results(results)
-    results = run_dir.read_results()  # JSON-safe from here on: NaN/inf stored as strings, tuples as lists
+    with (
+        torch_threads(config.threads),
+        RunDir.open(path, experiment=experiment.name, config=config, argv=argv, wait=wait) as run_dir,
+    ):
+        if run_dir.is_finished:
+            results = run_dir.read_results()
+            _finish(experiment, run_dir, results, rewrite_report=False)
+            return RunOutcome(run_dir.path, results, skipped=True)
+        run_dir.error_file.unlink(missing_ok=True)
+        seed_everything(config.seed)
+        start = time.perf_counter()
+        try:
+            results = experiment.run(config, run_dir)
+        except Exception as err:
+            run_dir.record_error(f"{type(err).__name__}: {err}", traceback.format_exc())
+            raise
+        results = {**results, "experiment": experiment.name, "wall_time_s": round(time.perf_counter() - start, 2)}
+        run_dir.write_results(results)
+        results = run_dir.read_results()  # JSON-safe from here on: NaN/inf stored as strings, tuples as lists
+        _finish(experiment, run_dir, results, rewrite_report=True)
+        return RunOutcome(run_dir.path, results, skipped=False)
+
+
+def _finish(experiment: Experiment, run_dir: RunDir, results: dict[str, Any], *, rewrite_report: bool) -> None:
+    """Write ``report.md`` and drop the checkpoint (a kill right after ``results.json`` may have left both)."""
+    run_dir.checkpoint_file.unlink(missing_ok=True)
     report = run_dir.path / "report.md"
-    atomic_write_text(
-        report,
-        render_report(
-            [ReportEntry(experiment, run_dir.path, results)],
-            report,
-            title=f"neuroplastic run: {experiment.name}",
-        ),
-    )
-    return RunOutcome(run_dir.path, results, skipped=False)
+    if rewrite_report or not report.exists():
+        entry = ReportEntry(experiment, run_dir.path, results)
+        atomic_write_text(report, render_report([entry], report, title=f"neuroplastic run: {experiment.name}"))
 
 
 def reproduce(
@@ -93,7 +122,8 @@ def reproduce(
     """
     if seed is not None and seeds:
         raise ValueError("give either seed or seeds, not both")
-    out.mkdir(parents=True, exist_ok=True)
+    claim_folder(out, marker=REPRODUCE_FILE, kind="reproduction")
+    atomic_write_json(out / REPRODUCE_FILE, {"quick": quick, "seeds": seeds or [seed if seed is not None else 0]})
     entries = []
     for experiment in experiments:
         if seeds and len(seeds) > 1:
@@ -143,7 +173,6 @@ def _reproduce_one(
         outcome = run_experiment(experiment, config, path, argv=argv)
     except Exception as err:  # noqa: BLE001 - one failure must not stop the other experiments
         echo(f"{name} FAILED: {err}")
-        atomic_write_text(path / "error.txt", traceback.format_exc())
         return ReportEntry(experiment, path, error=f"{type(err).__name__}: {err}")
     echo(f"{name} {'already finished' if outcome.skipped else 'done'}")
     return ReportEntry(experiment, outcome.path, outcome.results)

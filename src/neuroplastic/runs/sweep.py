@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuroplastic.experiments.base import Experiment
+from neuroplastic.runs.claim import claim_folder
 from neuroplastic.runs.executors import Echo, Executor
-from neuroplastic.runs.sweep_plan import SweepPlan, plan_sweep, save_plan
+from neuroplastic.runs.sweep_plan import PLAN_FILE, SweepPlan, plan_sweep, save_plan
 from neuroplastic.runs.sweep_status import State, sweep_states
 
 
@@ -52,8 +53,7 @@ def run_sweep(
 ) -> SweepOutcome:
     """Plan the sweep, record the plan, execute (or wait for) every run not yet done, and return the states."""
     plan = plan_sweep(experiment, grid=grid, seeds=seeds, quick=quick, overrides=overrides)
-    path = Path(out) if out is not None else default_sweep_path(plan)
-    path.mkdir(parents=True, exist_ok=True)
+    path = claim_folder(Path(out) if out is not None else default_sweep_path(plan), marker=PLAN_FILE, kind="sweep")
     save_plan(plan, path)
     before = sweep_states(plan, path)
     todo = [i for i, state in before.items() if state != "done"]

@@ -20,7 +20,7 @@ from typing import Any
 from neuroplastic.core.atomic import atomic_write_json
 from neuroplastic.experiments.base import Experiment
 from neuroplastic.runs.config import ConfigError, config_hash, config_to_dict, field_types
-from neuroplastic.runs.folder import RunFolderConflict
+from neuroplastic.runs.errors import RunFolderConflict
 from neuroplastic.runs.reference import experiment_reference
 from neuroplastic.runs.runner import build_config, default_run_path
 

@@ -2,68 +2,33 @@
 
 - done: ``results.json`` exists (written last by the run).
 - running: a process holds the run's lock (``.lock`` in the run folder, an ``flock`` that the kernel releases
-  when the process dies, however it dies, so a killed or cancelled job never looks running).
+  when the process dies, however it dies, so a killed or cancelled job never looks running; see
+  `neuroplastic.runs.claim`).
 - failed: ``error.json`` exists (the exception that stopped the run) and nobody is running it.
 - pending: anything else: never started, queued, or stopped without a trace (cancelled, pre-empted, node lost).
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+from neuroplastic.runs.claim import is_locked
+from neuroplastic.runs.folder import RunDir
 from neuroplastic.runs.sweep_plan import SweepPlan
 
 State = Literal["done", "running", "failed", "pending"]
 STATES: tuple[State, ...] = ("done", "running", "failed", "pending")
-LOCK_FILE = ".lock"
-ERROR_FILE = "error.json"
-
-
-@contextmanager
-def run_lock(run_path: Path) -> Iterator[None]:
-    """Hold the run's lock for the duration (waiting while another process holds it)."""
-    run_path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(run_path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def is_running(run_path: Path) -> bool:
-    """Whether some process holds the run's lock right now."""
-    try:
-        fd = os.open(run_path / LOCK_FILE, os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 def run_state(run_path: Path) -> State:
     """The state of the run in ``run_path`` (see the module docstring)."""
-    if (run_path / "results.json").exists():
+    run = RunDir(run_path)
+    if run.is_finished:
         return "done"
-    if is_running(run_path):
+    if is_locked(run_path):
         return "running"
-    return "failed" if (run_path / ERROR_FILE).exists() else "pending"
-
-
-def read_error(run_path: Path) -> dict[str, Any]:
-    """The recorded failure of a run (``error``, ``type``, ``traceback``, ``host``, ``time``)."""
-    return json.loads((run_path / ERROR_FILE).read_text())
+    return "failed" if run.error_file.exists() else "pending"
 
 
 def sweep_states(plan: SweepPlan, sweep_dir: Path) -> dict[int, State]:
@@ -85,7 +50,7 @@ def format_status(plan: SweepPlan, sweep_dir: Path) -> str:
         if state in ("failed", "running"):
             where = f"  {state}: #{run.index} {run.folder} {_point_text(run.point)} seed {run.seed}"
             if state == "failed":
-                where += f": {read_error(Path(sweep_dir) / run.folder)['error']}"
+                where += f": {RunDir(Path(sweep_dir) / run.folder).read_error()['error']}"
             lines.append(where)
     return "\n".join(lines)
 
