@@ -18,7 +18,8 @@ from neuroplastic.fixedpoint import FixedPointRNN, apply_rule, max_real_eig
 torch.set_num_threads(1)
 try:
     train, test = load("mnist", "train"), load("mnist", "test")
-except DataUnavailableError:
+except DataUnavailableError as err:
+    print(f"MNIST is not available ({err}); this example runs on synthetic digit-like images instead")
     train, test = synthetic_images(3000, seed=0), synthetic_images(1000, seed=0, split="test")
 
 generator = torch.Generator().manual_seed(0)

@@ -17,14 +17,13 @@ from neuroplastic.runs.aggregate import write_aggregate
 from neuroplastic.runs.executors import LocalExecutor
 from neuroplastic.runs.sweep import run_sweep
 
-SMALL = [  # a small mini-batch MLP on 2,000 MNIST images (synthetic ones when MNIST cannot be fetched)
+SMALL = [  # a small mini-batch MLP on 2,000 MNIST images
     "datasets=mnist",
     "modes=minibatch",
     "hidden=32",
     "epochs=1",
     "train_subset=2000",
     "test_subset=500",
-    "synthetic_fallback=true",
 ]
 out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("runs/example-sweep")  # relative to the working directory
 outcome = run_sweep(

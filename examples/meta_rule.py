@@ -19,7 +19,8 @@ from neuroplastic.plasticity import MetaLearner, episode_stream
 torch.set_num_threads(1)  # batch-1 inner steps gain nothing from threads
 try:
     images = load("mnist", "train")
-except DataUnavailableError:
+except DataUnavailableError as err:
+    print(f"MNIST is not available ({err}); this example runs on synthetic digit-like images instead")
     images = synthetic_images(3000, seed=0)
 
 N_WAY, K_SHOT, N_QUERY = 3, 10, 5

@@ -19,7 +19,8 @@ torch.manual_seed(0)
 torch.set_num_threads(1)  # batch-100 steps gain nothing from threads on a small CPU
 try:
     train, test = load("mnist", "train"), load("mnist", "test")
-except DataUnavailableError:
+except DataUnavailableError as err:
+    print(f"MNIST is not available ({err}); this example runs on synthetic digit-like images instead")
     train, test = synthetic_images(3000, seed=0), synthetic_images(1000, seed=0, split="test")
 
 # A nested Sequential groups operations into one PC layer: here three layers, v_1 = tanh(W_1 x), ...

@@ -217,6 +217,7 @@ def _dispatch(args: argparse.Namespace, command_line: list[str]) -> int:
 
         paths = write_aggregate(args.sweep_dir, metrics=args.metric, x_key=args.x)
         print(f"aggregate: {paths['markdown']} and {paths['csv']}")
+        _print_skipped(paths["skipped"])
         return 0
     return _data_command(args)
 
@@ -260,7 +261,13 @@ def _sweep_command(args: argparse.Namespace) -> int:
     if any(state == "done" for state in outcome.states.values()):
         paths = write_aggregate(outcome.path)
         print(f"aggregate: {paths['markdown']}")
+        _print_skipped(paths["skipped"])
     return 0 if outcome.complete else EXIT_FAILED
+
+
+def _print_skipped(skipped: list) -> None:
+    for point in skipped:
+        print(f"  not in the figures: {point}")
 
 
 def _data_command(args: argparse.Namespace) -> int:

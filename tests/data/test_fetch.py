@@ -1,3 +1,4 @@
+import importlib
 import json
 from dataclasses import dataclass, field
 
@@ -8,11 +9,13 @@ import torch
 from neuroplastic.data import ChecksumError, DataUnavailableError, cached, fetch, load
 from neuroplastic.data import sources as manifest
 from neuroplastic.data.checksums import hash_bytes
-from neuroplastic.data.errors import SourceFailed
+from neuroplastic.data.errors import BadFileError, SourceFailed
 from neuroplastic.data.idx import idx_bytes
 from neuroplastic.data.layouts import IdxLayout
 from neuroplastic.data.providers import Provided, Request
+from neuroplastic.data.transfer import DEFAULT_TIMEOUT_S
 
+fetch_module = importlib.import_module("neuroplastic.data.fetch")  # the package exports the function as `fetch`
 SPLITS = {"train": ("tr-img", "tr-lab"), "test": ("te-img", "te-lab")}
 
 
@@ -181,3 +184,68 @@ def test_cached_lists_every_dataset(cache, monkeypatch):
     assert rows["tiny"]["cached"] is True and rows["tiny"]["source"] == "fake:a"
     assert rows["tiny"]["size_bytes"] == sum(len(d) for d in GOOD.values())
     assert rows["tiny"]["path"] == str(cache / "tiny")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{broken", "not valid JSON (Expecting property name"),
+        (b"\xff\xfe", "not valid JSON ("),
+        ('["a list"]', "not a cache record"),
+        ('{"source": "fake:a", "files": {"tr-img": 3}}', "not a cache record"),
+    ],
+)
+def test_damaged_cache_record_names_the_file_and_what_to_do(cache, monkeypatch, content, problem):
+    source = FakeSource("fake:a")
+    register(monkeypatch, source, pinned=False)
+    fetch("tiny")
+    record = cache / "tiny" / "source.json"
+    record.write_bytes(content.encode() if isinstance(content, str) else content)
+    for call in (lambda: fetch("tiny"), cached):
+        with pytest.raises(BadFileError) as info:
+            call()
+        message = str(info.value)
+        assert message.startswith(f"{record}: {problem}") and "\n" not in message
+        assert message.endswith("delete it, or run `neuroplastic data fetch tiny --force` to fetch tiny again")
+    assert source.calls == 1
+    assert fetch("tiny", force=True)["source"] == "fake:a" and fetch("tiny")["source"] == "cache"
+
+
+def test_each_source_tried_is_announced_on_stderr(cache, monkeypatch, capsys):
+    bad = dict(GOOD, **{"te-lab": idx_bytes(np.zeros(6, dtype=np.uint8))})
+    register(monkeypatch, FakeSource("fake:bad", files=bad), FakeSource("fake:good"))
+    monkeypatch.setattr(fetch_module, "progress_enabled", lambda progress: progress)
+    fetch("tiny", progress=False)
+    assert capsys.readouterr().err == ""
+    fetch("tiny", force=True)
+    assert capsys.readouterr().err.splitlines() == ["tiny: trying fake:bad", "tiny: trying fake:good"]
+    fetch("tiny")  # from the cache: nothing is tried
+    assert capsys.readouterr().err == ""
+
+
+@dataclass
+class TimeoutRecorder:
+    label: str = "fake:record"
+    timeouts: list = field(default_factory=list)
+
+    def provide(self, request: Request) -> Provided:
+        self.timeouts.append(request.timeout_s)
+        return Provided(dict(GOOD), self.label)
+
+    def manual_hint(self, request: Request) -> str:
+        return "none"
+
+
+def test_network_timeout_comes_from_the_environment(cache, monkeypatch):
+    source = TimeoutRecorder()
+    register(monkeypatch, source)
+    monkeypatch.delenv("NEUROPLASTIC_NET_TIMEOUT", raising=False)
+    fetch("tiny", force=True)
+    monkeypatch.setenv("NEUROPLASTIC_NET_TIMEOUT", "2.5")
+    fetch("tiny", force=True)
+    assert source.timeouts == [DEFAULT_TIMEOUT_S, 2.5]
+    for bad in ("soon", "0", "-1", "nan", "inf"):
+        monkeypatch.setenv("NEUROPLASTIC_NET_TIMEOUT", bad)
+        with pytest.raises(ValueError, match=rf"\$NEUROPLASTIC_NET_TIMEOUT='{bad}' is not a positive number"):
+            fetch("tiny", force=True)
+    assert len(source.timeouts) == 2

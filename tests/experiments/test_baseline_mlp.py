@@ -7,7 +7,7 @@ from neuroplastic.data import DataUnavailableError
 from neuroplastic.experiments import baseline_mlp
 from neuroplastic.experiments.baseline_mlp import BaselineMLPConfig
 from neuroplastic.runs.folder import RunDir
-from neuroplastic.runs.runner import run_experiment
+from neuroplastic.runs.runner import build_config, default_run_path, run_experiment
 
 TINY = BaselineMLPConfig(
     datasets=("mnist",),
@@ -19,7 +19,7 @@ TINY = BaselineMLPConfig(
     batch_size=50,
     online_lr=0.05,
     minibatch_lr=3e-3,
-    synthetic_fallback=True,
+    synthetic_data=("mnist",),
 )
 
 
@@ -102,7 +102,7 @@ def test_divergence_stops_with_the_step(tmp_path, offline, capsys):
         "--set",
         "modes=online",
         "--set",
-        "synthetic_fallback=true",
+        "synthetic_data=mnist",
     ]
     assert main(args) == 1
     err = capsys.readouterr().err
@@ -123,3 +123,18 @@ def test_quick_variant_on_real_mnist(tmp_path):
     assert results["online"]["train_samples_seen"] == 60000
     assert results["online"]["test_accuracy"] > 0.9
     assert results["minibatch"]["test_accuracy"] > 0.93
+
+
+def test_without_data_the_run_stops_and_says_how_to_get_it(tmp_path, offline, capsys):
+    assert main(["run", "baseline-mlp", "--quick", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "neuroplastic data fetch mnist" in err and "--set synthetic_data=mnist" in err
+    assert not (tmp_path / "r" / "results.json").exists()
+
+
+def test_a_run_on_synthetic_data_never_shares_a_folder_with_one_on_real_data():
+    real = build_config(baseline_mlp.EXPERIMENT, quick=True)
+    synthetic = build_config(baseline_mlp.EXPERIMENT, quick=True, overrides=["synthetic_data=mnist"])
+    assert synthetic.synthetic_data == ("mnist",) and real.synthetic_data == ()
+    assert default_run_path(baseline_mlp.EXPERIMENT, real) != default_run_path(baseline_mlp.EXPERIMENT, synthetic)

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -7,7 +8,7 @@ from neuroplastic.runs.runner import run_experiment
 
 
 def test_quick_run_gives_both_learning_curves_and_crossing_samples(offline, tmp_path):
-    config = FAOnlineConfig.quick()
+    config = replace(FAOnlineConfig.quick(), synthetic_data=("mnist",))
     run_experiment(EXPERIMENT, config, tmp_path)
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["checkpoints"] == list(config.checkpoints)

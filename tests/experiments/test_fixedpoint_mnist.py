@@ -1,10 +1,14 @@
+from dataclasses import replace
+
 from neuroplastic.experiments import fixedpoint_mnist
 from neuroplastic.experiments.fixedpoint_mnist import FixedPointMNISTConfig
 from neuroplastic.runs.runner import run_experiment
 
+SYNTHETIC = replace(FixedPointMNISTConfig.quick(), synthetic_data=("mnist",))
+
 
 def test_quick_run_reparameterised_rule_beats_the_euclidean_gradient(tmp_path, offline):
-    outcome = run_experiment(fixedpoint_mnist.EXPERIMENT, FixedPointMNISTConfig.quick(), tmp_path / "run")
+    outcome = run_experiment(fixedpoint_mnist.EXPERIMENT, SYNTHETIC, tmp_path / "run")
     results = outcome.results["results"]["mnist"]
     best = outcome.results["best"]["mnist"]
     dw1, dw3 = results["euclidean"][best["euclidean"]], results["reparam"][best["reparam"]]

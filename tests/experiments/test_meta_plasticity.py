@@ -8,10 +8,11 @@ from neuroplastic.plasticity import MetaLearner
 from neuroplastic.runs.runner import run_experiment
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+SYNTHETIC = replace(MetaPlasticityConfig.quick(), synthetic_data=("mnist", "fashion_mnist"))
 
 
 def test_quick_run_meta_learns_on_held_out_classes(offline, tmp_path):
-    run_experiment(EXPERIMENT, MetaPlasticityConfig.quick(), tmp_path)
+    run_experiment(EXPERIMENT, SYNTHETIC, tmp_path)
     results = json.loads((tmp_path / "results.json").read_text())
     config = MetaPlasticityConfig.quick()
 
@@ -48,9 +49,7 @@ def test_quick_run_meta_learns_on_held_out_classes(offline, tmp_path):
 
 
 def test_a_killed_run_resumes_from_its_last_checkpoint(offline, tmp_path, monkeypatch):
-    config = replace(
-        MetaPlasticityConfig.quick(), rules=("fa_oja",), sweep_rules=(), episodes=12, meta_batch=1, save_every=5
-    )
+    config = replace(SYNTHETIC, rules=("fa_oja",), sweep_rules=(), episodes=12, meta_batch=1, save_every=5)
     whole = run_experiment(EXPERIMENT, config, tmp_path / "whole").results
     step = MetaLearner.step
     calls = []

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from neuroplastic.data import DataUnavailableError
@@ -19,8 +21,10 @@ def mnist_available():
 
 @pytest.mark.realdata
 def test_pc_gradients_quick_reproduces_the_closed_form_and_exactness(tmp_path, mnist_available):
-    config = pc_gradients.PCGradientsConfig.quick()
+    quick = pc_gradients.PCGradientsConfig.quick()
+    config = replace(quick, networks=("mnist_cnn", "cifar_cnn"), synthetic_data=("cifar10",))  # no CIFAR-10 here
     results = run_experiment(pc_gradients.EXPERIMENT, config, tmp_path).results
+    assert any("synthetic images stood in for cifar10" in note for note in results["notes"])
     for network, depth in (("mnist_cnn", 5), ("cifar_cnn", 6)):
         by_key = results["results"][network]
         closed = [1 - fixed_pred_ratio(config.eta, config.n, depth, l) for l in range(1, depth + 1)]

@@ -1,14 +1,18 @@
-"""A user-defined experiment for the sweep tests: its run waits until its gate file exists.
+"""User-defined experiments for the run and sweep tests, imported by reference with this folder on ``PYTHONPATH``.
 
-A run whose gate is closed cannot finish on its own, however fast the machine, so a test can kill it while it
-runs; once the test opens the gate, the same run (same config) finishes. Workers import it by reference
-(``gated_experiment:EXPERIMENT``) with this folder on ``PYTHONPATH``.
+``gated_experiment:EXPERIMENT`` waits until its gate file exists: a run whose gate is closed cannot finish on its
+own, however fast the machine, so a test can kill it while it runs; once the test opens the gate, the same run
+(same config) finishes. ``gated_experiment:STEPPED`` draws one random number per step and checkpoints after each,
+so a killed run that resumes must reach the uninterrupted run's result bit for bit.
 """
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
+from neuroplastic.core.seeding import make_generator
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 
 
@@ -36,5 +40,35 @@ EXPERIMENT = Experiment(
     paper="(test)",
     config_class=GatedConfig,
     run=run,
+    summarize=summarize,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SteppedConfig(ExperimentConfig):
+    steps: int = 5
+    step_s: float = 0.0
+    interrupt_at: int = -1  # raise KeyboardInterrupt (Ctrl-C) before this step
+
+
+def run_stepped(config, run_dir):
+    state = run_dir.load_checkpoint() or {"step": 0, "total": torch.zeros((), dtype=torch.float64)}
+    for step in range(state["step"], config.steps):
+        if step == config.interrupt_at:
+            raise KeyboardInterrupt
+        value = torch.rand((), dtype=torch.float64, generator=make_generator(config.seed, step))
+        state = {"step": step + 1, "total": state["total"] + value}
+        run_dir.log(step=step, value=value.item())
+        run_dir.save_checkpoint(state)
+        time.sleep(config.step_s)
+    return {"steps": config.steps, "total": state["total"].item()}
+
+
+STEPPED = Experiment(
+    name="stepped",
+    description="one random number per step, a checkpoint after each",
+    paper="(test)",
+    config_class=SteppedConfig,
+    run=run_stepped,
     summarize=summarize,
 )

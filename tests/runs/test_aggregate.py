@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 
 from neuroplastic.runs.aggregate import (
+    SkippedPoint,
     aggregate_points,
+    aggregate_sweep,
+    check_metrics,
+    check_x_key,
     numeric_metrics,
     plot_metric,
     render_csv,
@@ -61,15 +65,15 @@ def test_numeric_metrics_flattens_scalars_and_reads_non_finite_strings():
 
 def test_mixed_metric_sets_aggregate_the_common_ones_and_say_what_is_missing():
     runs = [
-        ({"lr": 0.1}, "r0", {"acc": 0.9, "loss": 0.3}, False),
-        ({"lr": 0.1}, "r1", {"acc": 0.8}, False),
-        ({"lr": 0.1}, "r2", None, True),
-        ({"lr": 1.0}, "r3", {"acc": 0.5, "extra": 1.0}, False),
-        ({"lr": 1.0}, "r4", {"acc": 0.7, "extra": 3.0}, False),
+        ({"lr": 0.1}, "r0", {"acc": 0.9, "loss": 0.3}, "done"),
+        ({"lr": 0.1}, "r1", {"acc": 0.8}, "done"),
+        ({"lr": 0.1}, "r2", None, "failed"),
+        ({"lr": 1.0}, "r3", {"acc": 0.5, "extra": 1.0}, "done"),
+        ({"lr": 1.0}, "r4", {"acc": 0.7, "extra": 3.0}, "done"),
     ]
     points = aggregate_points(runs)
     first, second = points
-    assert (first.planned, first.done, first.failed) == (3, 2, 1)
+    assert (first.planned, first.done, first.failed, first.unfinished) == (3, 2, 1, {"r2": "failed"})
     assert list(first.summaries) == ["acc"] and first.missing == {"loss": ["r1"]}
     assert first.summaries["acc"].mean == pytest.approx(0.85)
     assert set(second.summaries) == {"acc", "extra"} and second.missing == {}
@@ -89,6 +93,23 @@ def test_mixed_metric_sets_aggregate_the_common_ones_and_say_what_is_missing():
         plot_metric(["lr"], points, "acc", "momentum")
 
 
+def make_sweep(root, grid, finished, failed=()):
+    """A sweep over ``grid`` × seeds 0-1; the runs in ``finished`` and ``failed`` are (grid values..., seed)."""
+    runs = []
+    keys = list(grid)
+    for index, (*values, seed) in enumerate(itertools.product(*grid.values(), [0, 1])):
+        point = dict(zip(keys, values, strict=True))
+        folder = "toy/" + "-".join(f"{k}{v}" for k, v in point.items()) + f"-seed{seed}"
+        runs.append(PlannedRun(index, point, seed, {**point, "seed": seed}, folder))
+        (root / folder).mkdir(parents=True)
+        if (*values, seed) in finished:
+            score = float(values[0]) * 10 + seed
+            (root / folder / "results.json").write_text(json.dumps({"score": score, "loss": -score, "notes": []}))
+        elif (*values, seed) in failed:
+            (root / folder / "error.json").write_text(json.dumps({"error": "RuntimeError: boom"}))
+    save_plan(SweepPlan("toy", "toy_module:EXPERIMENT", True, [], grid, [0, 1], runs), root)
+
+
 def test_write_aggregate_reads_a_sweep_folder(tmp_path):
     runs = []
     for index, (lr, seed) in enumerate(itertools.product([0.1, 1.0], [0, 1, 2])):
@@ -103,5 +124,67 @@ def test_write_aggregate_reads_a_sweep_folder(tmp_path):
     assert rows[1].startswith("0.1,score,3,2.0,1.0,") and rows[2].startswith("1.0,score,2,10.5,")
     assert "2 of 3 runs finished, 0 failed" in paths["markdown"].read_text()
     assert (tmp_path / "aggregate" / "figures" / "score-vs-lr.png").exists()
-    with pytest.raises(ValueError, match="no aggregated metric"):
-        write_aggregate(tmp_path, metrics=["nope"])
+    assert paths["skipped"] == []
+
+
+def test_grid_points_without_a_finished_run_are_skipped_by_name(tmp_path):
+    grid = {"lr": ["0.1", "0.3", "1.0"], "width": ["8"]}
+    make_sweep(tmp_path, grid, finished={("0.1", "8", 0), ("0.1", "8", 1), ("1.0", "8", 0)}, failed={("0.3", "8", 1)})
+    echoed = []
+    paths = write_aggregate(tmp_path, echo=echoed.append)
+    assert echoed == []
+    (skipped,) = paths["skipped"]
+    assert skipped == SkippedPoint(
+        {"lr": "0.3", "width": "8"}, {"toy/lr0.3-width8-seed0": "pending", "toy/lr0.3-width8-seed1": "failed"}
+    )
+    text = "lr = 0.3, width = 8: no finished run (toy/lr0.3-width8-seed0 pending, toy/lr0.3-width8-seed1 failed)"
+    assert str(skipped) == text
+    markdown = paths["markdown"].read_text()
+    assert f"Not in the figures:\n\n- {text}" in markdown and "0 of 2 runs finished, 1 failed" in markdown
+    figures = sorted(p.name for p in (tmp_path / "aggregate" / "figures").iterdir())
+    assert figures == ["loss-vs-lr.png", "score-vs-lr.png"]
+    figure = plot_metric(*aggregate_sweep(tmp_path), "score", "lr")
+    (line,) = figure.axes[0].lines
+    assert line.get_xdata().tolist() == [0.1, 1.0] and line.get_ydata().tolist() == pytest.approx([1.5, 10.0])
+
+
+def test_unknown_metric_lists_the_metrics_of_the_finished_runs(tmp_path):
+    make_sweep(tmp_path, {"lr": ["0.1", "1.0"]}, finished={("0.1", 0)})
+    with pytest.raises(ValueError) as info:
+        write_aggregate(tmp_path, metrics=["score", "nope"])
+    assert str(info.value) == (
+        "--metric 'nope' is in no finished run; metrics aggregated in the finished runs: score, loss"
+    )
+    assert not (tmp_path / "aggregate").exists()
+    runs = [({"lr": 0.1}, "r0", {"acc": 1.0, "loss": 0.3}, "done"), ({"lr": 0.1}, "r1", {"acc": 0.8}, "done")]
+    with pytest.raises(ValueError, match="'loss' is not in every finished run of any grid point; .*: acc$"):
+        check_metrics(aggregate_points(runs), ["loss"])
+    with pytest.raises(ValueError, match="'acc' is in no finished run; .*: none: no run has finished$"):
+        check_metrics(aggregate_points([({"lr": 0.1}, "r0", None, "pending")]), ["acc"])
+
+
+def test_x_must_be_a_grid_key_even_when_no_figure_is_drawn(tmp_path):
+    make_sweep(tmp_path, {"lr": ["0.1"], "width": ["8"]}, finished=set())
+    with pytest.raises(ValueError) as info:
+        write_aggregate(tmp_path, x_key="nope")
+    assert str(info.value) == "--x 'nope' is not a grid key; grid keys: lr, width"
+    assert not (tmp_path / "aggregate").exists()
+    paths = write_aggregate(tmp_path, x_key="width", echo=lambda _: None)
+    assert [str(s) for s in paths["skipped"]] == [
+        "lr = 0.1, width = 8: no finished run (toy/lr0.1-width8-seed0 pending, toy/lr0.1-width8-seed1 pending)"
+    ]
+    with pytest.raises(ValueError, match=r"grid keys: none \(the sweep has no grid\)"):
+        check_x_key([], "lr")
+
+
+def test_no_common_metric_says_so_instead_of_drawing_nothing_silently(tmp_path):
+    make_sweep(tmp_path, {"lr": ["0.1", "1.0"]}, finished={("0.1", 0), ("1.0", 0)})
+    (tmp_path / "toy/lr1.0-seed0/results.json").write_text(json.dumps({"other": 1.0}))
+    echoed = []
+    paths = write_aggregate(tmp_path, echo=echoed.append)
+    assert echoed == [
+        "no metric is aggregated at every grid point with finished runs: no figures; pick some with --metric"
+    ]
+    assert paths["skipped"] == [] and not list((tmp_path / "aggregate" / "figures").glob("*.png"))
+    write_aggregate(tmp_path, metrics=["other"], echo=echoed.append)
+    assert [p.name for p in (tmp_path / "aggregate" / "figures").iterdir()] == ["other-vs-lr.png"]

@@ -7,13 +7,14 @@ against pinned SHA-256 hashes; see `neuroplastic.data.sources` for the manifest.
 from neuroplastic.data.cache import data_dir
 from neuroplastic.data.datasets import LabelledImages, load
 from neuroplastic.data.episodes import Episode, EpisodeSampler, split_classes
-from neuroplastic.data.errors import ChecksumError, DataUnavailableError
+from neuroplastic.data.errors import BadFileError, ChecksumError, DataUnavailableError
 from neuroplastic.data.fetch import cached, dataset_names, fetch
 from neuroplastic.data.idx import read_idx, write_idx
 from neuroplastic.data.safe_pickle import UnsafePickleError, safe_load
 from neuroplastic.data.synthetic import gaussian_clusters, synthetic_images, teacher_regression
 
 __all__ = [
+    "BadFileError",
     "ChecksumError",
     "DataUnavailableError",
     "Episode",

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from neuroplastic.data.errors import BadFileError
 from neuroplastic.data.fetch import fetch
+from neuroplastic.data.safe_pickle import UnsafePickleError
 from neuroplastic.data.sources import dataset_spec
 
 Index = torch.Tensor | slice | list[int] | np.ndarray
@@ -59,13 +61,19 @@ class LabelledImages:
 def load(
     name: str, split: str = "train", *, root: str | os.PathLike[str] | None = None, progress: bool = True
 ) -> LabelledImages:
-    """Load split ``"train"`` or ``"test"`` of dataset ``name``, fetching it into the cache if needed."""
+    """Load split ``"train"`` or ``"test"`` of dataset ``name``, fetching it into the cache if needed.
+
+    A cached file that is refused as untrusted or cannot be read raises `BadFileError` naming it.
+    """
     spec = dataset_spec(name)
     if split not in spec.layout.splits:
         raise ValueError(f"unknown split {split!r} for {name}; choose from {', '.join(spec.layout.splits)}")
     provenance = fetch(name, root=root, progress=progress)
     files = {f: Path(info["path"]) for f, info in provenance["files"].items()}
-    images, labels = spec.layout.read(files, split)
+    try:
+        images, labels = spec.layout.read(files, split)
+    except (UnsafePickleError, ValueError) as exc:
+        raise BadFileError(f"{exc}; delete it, or run `neuroplastic data fetch {name} --force`") from exc
     return LabelledImages(
         images=torch.from_numpy(images),
         labels=torch.from_numpy(labels.astype(np.int64)),

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 
 class DataUnavailableError(RuntimeError):
-    """No source could provide a dataset; the message lists every source tried and how to supply the files."""
+    """A dataset cannot be provided; the message says why and what to do (every source tried, how to supply files)."""
+
+
+class BadFileError(DataUnavailableError):
+    """A data file is refused as untrusted, or is damaged: the message names it, says what is wrong and what to do."""
 
 
 class ChecksumError(ValueError):

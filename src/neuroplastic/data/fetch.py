@@ -7,6 +7,7 @@ import logging
 import lzma
 import os
 import pickle
+import sys
 import tarfile
 import zipfile
 import zlib
@@ -17,10 +18,12 @@ from typing import Any
 from neuroplastic.core.atomic import atomic_write_bytes, atomic_write_json
 from neuroplastic.data.cache import data_dir
 from neuroplastic.data.checksums import hash_bytes, hash_file, sha256
-from neuroplastic.data.errors import DataUnavailableError, SourceFailed
+from neuroplastic.data.errors import BadFileError, DataUnavailableError, SourceFailed
 from neuroplastic.data.layouts import check_split
 from neuroplastic.data.providers import Provided, Request
+from neuroplastic.data.safe_pickle import UnsafePickleError
 from neuroplastic.data.sources import DATASETS, DatasetSpec, dataset_spec
+from neuroplastic.data.transfer import network_timeout, progress_enabled
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +53,26 @@ def _raw_dir(name: str) -> Path:
 
 
 def _read_record(name: str) -> dict[str, Any] | None:
+    """Return the cache record of ``name``, None if there is none; raise `BadFileError` if it is damaged."""
     path = data_dir() / name / RECORD
     try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
+        record = json.loads(path.read_bytes())
+    except FileNotFoundError:
         return None
-    return record if isinstance(record, dict) else None
+    except ValueError as exc:  # invalid JSON or UTF-8
+        problem = f"not valid JSON ({exc})"
+    else:
+        if _is_record(record):
+            return record
+        problem = "not a cache record (a JSON object with 'source' and 'files')"
+    raise BadFileError(
+        f"{path}: {problem}; delete it, or run `neuroplastic data fetch {name} --force` to fetch {name} again"
+    )
+
+
+def _is_record(record: Any) -> bool:
+    files = record.get("files") if isinstance(record, dict) else None
+    return isinstance(files, dict) and all(isinstance(f, dict) for f in files.values()) and "source" in record
 
 
 def _provenance(record: dict[str, Any], raw: Path, source: str) -> dict[str, Any]:
@@ -109,7 +126,10 @@ def _verify(spec: DatasetSpec, provided: Provided) -> None:
     for f, digest in spec.sha256.items():
         sha256(digest).check_bytes(provided.files[f], f"{provided.source}: {f}")
     for split in spec.layout.splits:
-        images, labels = spec.layout.read(provided.files, split)
+        try:
+            images, labels = spec.layout.read(provided.files, split)
+        except UnsafePickleError as exc:  # stop here: no other source is tried in place of a hostile file
+            raise BadFileError(f"{provided.source}: {exc}; nothing was cached: supply the genuine file") from exc
         what = f"{provided.source}: {spec.name} {split}"
         check_split(images, labels, n_classes=spec.n_classes, count=spec.counts.get(split), what=what)
 
@@ -132,7 +152,10 @@ def fetch(
 
     The cache is used when all raw files are present with the expected SHA-256 (a corrupt file is
     re-fetched); otherwise the sources of the manifest are tried in order, ``root`` naming a directory of
-    user-supplied files. ``force`` ignores the cache. Raises `DataUnavailableError` when every source fails.
+    user-supplied files, each announced on stderr when ``progress`` is on (see `progress_enabled`). Servers get
+    ``$NEUROPLASTIC_NET_TIMEOUT`` seconds (default 10) and no retries. ``force`` ignores the cache. Raises
+    `DataUnavailableError` when every source fails, and its subclass `BadFileError` at once for a file refused
+    as untrusted or a damaged cache record.
     The provenance holds ``dataset``, ``source`` (``"cache"`` or the source that served), ``origin`` (the
     source that filled the cache), ``time`` (when it did), ``files`` (path, sha256, size) and ``details``.
     """
@@ -142,9 +165,13 @@ def fetch(
         record = _cached_record(spec)
         if record is not None:
             return _provenance(record, raw, "cache")
-    request = Request(name, data_dir() / "downloads", Path(root) if root is not None else None, progress)
+    user_dir = Path(root) if root is not None else None
+    timeout = network_timeout()
+    request = Request(name, data_dir() / "downloads", user_dir, progress, max_sizes=spec.max_sizes, timeout_s=timeout)
     failures = []
     for source in spec.sources:
+        if progress_enabled(progress):
+            print(f"{name}: trying {source.label}", file=sys.stderr, flush=True)
         try:
             provided = source.provide(request)
             _verify(spec, provided)

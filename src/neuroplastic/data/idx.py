@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neuroplastic.data.formats import describe
+
 _UINT8 = 0x08
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -23,7 +25,8 @@ def read_idx(source: bytes | str | os.PathLike[str]) -> np.ndarray:
     if data[:2] == _GZIP_MAGIC:
         data = gzip.decompress(data)
     if len(data) < 4 or data[:2] != b"\x00\x00":
-        raise ValueError(f"{what}: not an IDX file (the magic number must start with two zero bytes)")
+        kind = describe(data) or "the magic number must start with two zero bytes"
+        raise ValueError(f"{what}: not an IDX file ({kind})")
     code, ndim = data[2], data[3]
     if code != _UINT8:
         raise ValueError(f"{what}: unsupported IDX dtype code 0x{code:02x} (only 0x08, uint8, is supported)")

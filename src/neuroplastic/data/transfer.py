@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import urllib.request
 from collections.abc import Sequence
@@ -13,20 +14,46 @@ from pathlib import Path
 from tqdm import tqdm
 
 from neuroplastic.core.atomic import atomic_path
+from neuroplastic.core.progress import progress_enabled as bars_enabled
 from neuroplastic.data.errors import SourceFailed
 
-HTTP_TIMEOUT_S = 10.0
+TIMEOUT_ENV_VAR = "NEUROPLASTIC_NET_TIMEOUT"
+DEFAULT_TIMEOUT_S = 10.0
+"""Seconds to wait for a server (to connect, or for more data) before a source gives up; no source retries."""
 CLIENT_TIMEOUT_S = 600.0
 _CHUNK = 1 << 20
 
 
+def network_timeout() -> float:
+    """Return ``$NEUROPLASTIC_NET_TIMEOUT`` in seconds if set, else `DEFAULT_TIMEOUT_S`.
+
+    Raises `ValueError` naming the variable when it is not a positive number.
+    """
+    text = os.environ.get(TIMEOUT_ENV_VAR, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(
+            f"${TIMEOUT_ENV_VAR}={text!r} is not a positive number of seconds; set it to e.g. 30, or unset it "
+            f"for the default {DEFAULT_TIMEOUT_S:g}"
+        )
+    return seconds
+
+
 def progress_enabled(progress: bool) -> bool:
-    """Return whether to draw progress bars: requested and stderr is a terminal."""
-    return progress and sys.stderr.isatty()
+    """Return whether to report progress: requested, not turned off (``--quiet``), and stderr is a terminal."""
+    return progress and bars_enabled()
 
 
-def http_download(url: str, dest: Path, *, progress: bool = True, timeout: float = HTTP_TIMEOUT_S) -> None:
-    """Download ``url`` to ``dest`` atomically, with a progress bar for large files."""
+def http_download(url: str, dest: Path, *, progress: bool = True, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    """Download ``url`` to ``dest`` atomically, with a progress bar for large files.
+
+    ``timeout`` bounds the wait to connect and for each read, so an offline machine fails in seconds.
+    """
     request = urllib.request.Request(url, headers={"User-Agent": "neuroplastic"})
     with urllib.request.urlopen(request, timeout=timeout) as response, atomic_path(dest) as tmp:
         total = int(response.headers.get("Content-Length") or 0) or None

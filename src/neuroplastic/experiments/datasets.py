@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from neuroplastic.data import DataUnavailableError, LabelledImages, dataset_names, load, synthetic_images
+from neuroplastic.data import BadFileError, DataUnavailableError, LabelledImages, dataset_names, load, synthetic_images
 from neuroplastic.experiments.base import ExperimentConfig
 from neuroplastic.runs.folder import RunDir
 
@@ -52,6 +52,8 @@ def load_split(
     else:
         try:
             data = load(name, split)
+        except BadFileError:
+            raise  # its message already names the file and what to do
         except DataUnavailableError as err:
             raise DataUnavailableError(
                 f"{err} (`neuroplastic data fetch {name}` fetches or checks it; "

@@ -2,6 +2,7 @@
 
 ``aggregate_sweep`` applies `summarize_sample` to every numeric scalar of each run's ``results.json`` (nested keys
 joined with ``.``), per grid point; a metric that some runs of a point lack is not aggregated there, and is listed.
+Figures draw the grid points with finished runs; those without one are named as skipped, with their runs' states.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Any
 from neuroplastic.core.atomic import atomic_write, atomic_write_text
 from neuroplastic.runs.bootstrap import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CI_LEVEL, Summary, summarize_sample
 from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.folder import RunDir
 from neuroplastic.runs.sweep_plan import load_plan
-from neuroplastic.runs.sweep_status import sweep_states
+from neuroplastic.runs.sweep_status import State, sweep_states
 
 MAX_DEFAULT_FIGURES = 8
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "infinity": math.inf, "-infinity": -math.inf}
@@ -42,9 +44,16 @@ def numeric_metrics(results: dict[str, Any], prefix: str = "") -> dict[str, floa
     return out
 
 
+Run = tuple[dict[str, Any], str, dict[str, float] | None, State]
+"""One run of a sweep: its grid point, folder, metrics (None unless finished) and state."""
+
+
 @dataclass
 class PointAggregate:
-    """One grid point: its planned/done/failed counts, a `Summary` per common metric, and what is missing where."""
+    """One grid point: its planned/done/failed counts, a `Summary` per common metric, and what is missing where.
+
+    ``unfinished`` maps the folder of each run without results to its state (running, failed or pending).
+    """
 
     point: dict[str, Any]
     planned: int
@@ -52,11 +61,12 @@ class PointAggregate:
     failed: int
     summaries: dict[str, Summary]
     missing: dict[str, list[str]]
+    unfinished: dict[str, State]
 
 
-def aggregate_points(runs: list[tuple[dict[str, Any], str, dict[str, float] | None, bool]]) -> list[PointAggregate]:
-    """Group ``(point, folder, metrics or None if unfinished, failed)`` by point and summarise each metric."""
-    groups: dict[str, list[tuple[dict[str, Any], str, dict[str, float] | None, bool]]] = {}
+def aggregate_points(runs: list[Run]) -> list[PointAggregate]:
+    """Group ``(point, folder, metrics or None if unfinished, state)`` by point and summarise each metric."""
+    groups: dict[str, list[Run]] = {}
     for run in runs:
         groups.setdefault(json.dumps(run[0], sort_keys=True), []).append(run)
     points = []
@@ -70,10 +80,27 @@ def aggregate_points(runs: list[tuple[dict[str, Any], str, dict[str, float] | No
                 missing[name] = lacking
             else:
                 summaries[name] = summarize_sample([metrics[name] for _, metrics in finished])
-        points.append(
-            PointAggregate(group[0][0], len(group), len(finished), sum(1 for *_, f in group if f), summaries, missing)
-        )
+        unfinished = {folder: state for _, folder, metrics, state in group if metrics is None}
+        failed = sum(1 for state in unfinished.values() if state == "failed")
+        points.append(PointAggregate(group[0][0], len(group), len(finished), failed, summaries, missing, unfinished))
     return points
+
+
+@dataclass(frozen=True)
+class SkippedPoint:
+    """A grid point left out of the figures because none of its runs has finished; its runs' folders → states."""
+
+    point: dict[str, Any]
+    runs: dict[str, State]
+
+    def __str__(self) -> str:
+        states = ", ".join(f"{folder} {state}" for folder, state in self.runs.items())
+        return f"{_label(self.point)}: no finished run ({states})"
+
+
+def skipped_points(points: list[PointAggregate]) -> list[SkippedPoint]:
+    """The grid points without a finished run, which no figure can draw."""
+    return [SkippedPoint(p.point, p.unfinished) for p in points if p.done == 0]
 
 
 def _metric_order(finished: list[tuple[str, dict[str, float]]]):
@@ -91,11 +118,9 @@ def aggregate_sweep(sweep_dir: Path) -> tuple[list[str], list[PointAggregate]]:
     states = sweep_states(plan, sweep_dir)
     runs = []
     for run in plan.runs:
-        path = sweep_dir / run.folder
-        metrics = (
-            numeric_metrics(json.loads((path / "results.json").read_text())) if states[run.index] == "done" else None
-        )
-        runs.append((run.point, run.folder, metrics, states[run.index] == "failed"))
+        state = states[run.index]
+        metrics = numeric_metrics(RunDir(sweep_dir / run.folder).read_results()) if state == "done" else None
+        runs.append((run.point, run.folder, metrics, state))
     return list(plan.grid), aggregate_points(runs)
 
 
@@ -112,7 +137,10 @@ def render_csv(grid_keys: list[str], points: list[PointAggregate]) -> str:
 
 
 def render_markdown(grid_keys: list[str], points: list[PointAggregate], *, title: str, figures: list[str]) -> str:
-    """A Markdown section per grid point (counts, table of n/mean/sd/CI, missing metrics), then the figures."""
+    """A Markdown section per grid point (counts, table of n/mean/sd/CI, missing metrics), then the figures.
+
+    The figures are followed by the grid points they skip for want of a finished run.
+    """
     lines = [
         f"# {title}",
         "",
@@ -121,8 +149,7 @@ def render_markdown(grid_keys: list[str], points: list[PointAggregate], *, title
         "",
     ]
     for p in points:
-        label = ", ".join(f"{k} = {_cell(p.point[k])}" for k in grid_keys) or "all runs"
-        lines += [f"## {label}", "", f"{p.done} of {p.planned} runs finished, {p.failed} failed.", ""]
+        lines += [f"## {_label(p.point)}", "", f"{p.done} of {p.planned} runs finished, {p.failed} failed.", ""]
         if p.summaries:
             lines += ["| metric | n | mean | sd | 95% CI |", "|---|---|---|---|---|"]
             for name, s in p.summaries.items():
@@ -135,7 +162,29 @@ def render_markdown(grid_keys: list[str], points: list[PointAggregate], *, title
             )
         lines += [""] if p.missing else []
     lines += [f"![{Path(f).stem}]({f})\n" for f in figures]
+    skipped = skipped_points(points)
+    if grid_keys and skipped:
+        lines += ["Not in the figures:", "", *(f"- {s}" for s in skipped), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def check_x_key(grid_keys: list[str], x_key: str) -> None:
+    """Raise `ValueError` listing the grid keys unless ``x_key`` is one of them."""
+    if x_key not in grid_keys:
+        keys = ", ".join(grid_keys) or "none (the sweep has no grid)"
+        raise ValueError(f"--x {x_key!r} is not a grid key; grid keys: {keys}")
+
+
+def check_metrics(points: list[PointAggregate], metrics: list[str]) -> None:
+    """Raise `ValueError` listing the metrics aggregated somewhere unless each of ``metrics`` is one of them."""
+    aggregated = list(dict.fromkeys(name for p in points for name in p.summaries))
+    partial = {name for p in points for name in p.missing}
+    for metric in metrics:
+        if metric in aggregated:
+            continue
+        why = "is not in every finished run of any grid point" if metric in partial else "is in no finished run"
+        available = ", ".join(aggregated) or "none: no run has finished"
+        raise ValueError(f"--metric {metric!r} {why}; metrics aggregated in the finished runs: {available}")
 
 
 def plot_metric(grid_keys: list[str], points: list[PointAggregate], metric: str, x_key: str):
@@ -143,19 +192,18 @@ def plot_metric(grid_keys: list[str], points: list[PointAggregate], metric: str,
 
     A positive numeric key spanning a factor of 10 or more is drawn on a log axis.
     """
-    if x_key not in grid_keys:
-        raise ValueError(f"--x {x_key!r} is not a grid key; grid keys: {', '.join(grid_keys) or 'none'}")
+    check_x_key(grid_keys, x_key)
     others = [k for k in grid_keys if k != x_key]
-    xs = sorted({_cell(p.point[x_key]) for p in points}, key=_sort_key)
+    drawn = [p for p in points if metric in p.summaries]
+    if not drawn:
+        raise ValueError(f"metric {metric!r} is aggregated at no grid point")
+    xs = sorted({_cell(p.point[x_key]) for p in drawn}, key=_sort_key)
     numeric = all(isinstance(_sort_key(x)[1], float) for x in xs)
     lines: dict[str, list[tuple[float, Summary]]] = {}
-    for p in points:
-        if metric in p.summaries:
-            label = ", ".join(f"{k}={_cell(p.point[k])}" for k in others)
-            position = float(_cell(p.point[x_key])) if numeric else float(xs.index(_cell(p.point[x_key])))
-            lines.setdefault(label, []).append((position, p.summaries[metric]))
-    if not lines:
-        raise ValueError(f"metric {metric!r} is aggregated at no grid point")
+    for p in drawn:
+        label = ", ".join(f"{k}={_cell(p.point[k])}" for k in others)
+        position = float(_cell(p.point[x_key])) if numeric else float(xs.index(_cell(p.point[x_key])))
+        lines.setdefault(label, []).append((position, p.summaries[metric]))
     figure, (ax,) = new_figure()
     for label, entries in lines.items():
         entries.sort(key=lambda e: e[0])
@@ -178,26 +226,29 @@ def plot_metric(grid_keys: list[str], points: list[PointAggregate], metric: str,
 
 def write_aggregate(
     sweep_dir: Path, *, metrics: list[str] | None = None, x_key: str | None = None, echo=print
-) -> dict[str, Path]:
+) -> dict[str, Any]:
     """Write ``aggregate/aggregate.md``, ``aggregate.csv`` and ``figures/*.png`` in the sweep folder.
 
-    Figures: each of ``metrics`` (default: up to 8 metrics aggregated at every grid point) against ``x_key``
-    (default: the first grid key); none when the sweep has no grid.
+    Figures: each of ``metrics`` (default: up to 8 metrics aggregated at every grid point with a finished run)
+    against ``x_key`` (default: the first grid key); none when the sweep has no grid. Grid points without a
+    finished run are left out of the figures. Returns the paths (``"markdown"``, ``"csv"``) and, as ``"skipped"``,
+    a `SkippedPoint` for each point left out. An unknown metric or ``x_key`` raises `ValueError` listing the
+    valid ones, before anything is written.
     """
     sweep_dir = Path(sweep_dir)
     grid_keys, points = aggregate_sweep(sweep_dir)
-    out = sweep_dir / "aggregate"
-    common = [m for m in (points[0].summaries if points else {}) if all(m in p.summaries for p in points)]
-    if metrics:
-        unknown = [m for m in metrics if not any(m in p.summaries for p in points)]
-        if unknown:
-            raise ValueError(f"no aggregated metric {unknown}; available: {', '.join(common) or 'none'}")
+    if x_key is not None:
+        check_x_key(grid_keys, x_key)
+    check_metrics(points, metrics or [])
+    x_key = x_key or (grid_keys[0] if grid_keys else None)
+    finished = [p for p in points if p.done]
+    common = [m for m in (finished[0].summaries if finished else {}) if all(m in p.summaries for p in finished)]
     chosen = metrics or common[:MAX_DEFAULT_FIGURES]
+    out = sweep_dir / "aggregate"
     figures = []
     for stale in (out / "figures").glob("*.png"):
         stale.unlink()
-    if grid_keys and chosen:
-        x_key = x_key or grid_keys[0]
+    if x_key is not None:
         for metric in chosen:
             figure = plot_metric(grid_keys, points, metric, x_key)
             name = f"figures/{re.sub(r'[^A-Za-z0-9_.-]+', '_', metric)}-vs-{x_key}.png"
@@ -208,13 +259,15 @@ def write_aggregate(
             figures.append(name)
         if not metrics and len(common) > len(chosen):
             echo(f"figures for the first {len(chosen)} of {len(common)} metrics; pick others with --metric")
+        if not chosen and finished:
+            echo("no metric is aggregated at every grid point with finished runs: no figures; pick some with --metric")
     plan_name = load_plan(sweep_dir).experiment
     paths = {"markdown": out / "aggregate.md", "csv": out / "aggregate.csv"}
     atomic_write_text(paths["csv"], render_csv(grid_keys, points))
     atomic_write_text(
         paths["markdown"], render_markdown(grid_keys, points, title=f"Sweep of {plan_name}", figures=figures)
     )
-    return paths
+    return {**paths, "skipped": skipped_points(points) if grid_keys else []}
 
 
 def _stats(s: Summary) -> tuple[float, ...]:
@@ -223,6 +276,10 @@ def _stats(s: Summary) -> tuple[float, ...]:
 
 def _fmt(value: float) -> str:
     return "—" if math.isnan(value) else f"{value:.4g}"
+
+
+def _label(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {_cell(v)}" for k, v in point.items()) or "all runs"
 
 
 def _cell(value: Any) -> str:

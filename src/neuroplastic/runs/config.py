@@ -173,14 +173,14 @@ def _replace(config: C, changes: dict[str, Any]) -> C:
     try:
         return dataclasses.replace(config, **changes)
     except ValueError as err:
-        raise ConfigError(_problem_message(type(config), [str(err)])) from err
+        raise ConfigError(f"invalid config for {type(config).__name__}: {err}") from err
 
 
 def _construct(cls: type[C], values: dict[str, Any]) -> C:
     try:
         return cls(**values)
     except ValueError as err:
-        raise ConfigError(_problem_message(cls, [str(err)])) from err
+        raise ConfigError(f"invalid config for {cls.__name__}: {err}") from err
 
 
 def _did_you_mean(key: str, known: dict[str, Any]) -> str:
