@@ -247,3 +247,22 @@ def test_the_run_folder_records_the_thread_count_it_ran_on(tmp_path):
     assert main(["run", STEPPED, "--set", "threads=2", "--out", str(path)]) == 0
     assert yaml.safe_load((path / "config.yaml").read_text())["threads"] == 2
     assert json.loads((path / "environment.json").read_text())["torch_threads"] == 2
+
+
+@pytest.mark.parametrize(
+    ("experiment", "setting"),
+    [
+        ("baseline-mlp", "hidden=0"),
+        ("oja-online", "hidden=0"),
+        ("fa-online", "hidden=0"),
+        ("meta-plasticity", "hidden=0"),
+        ("fixedpoint-mnist", "n=0"),
+        ("pc-train", "n=0"),
+        ("reservoir-motor", "n=0"),
+        ("reservoir-lesions", "n=0"),
+    ],
+)
+def test_out_of_range_sizes_are_refused_before_the_run_folder_exists(tmp_path, capsys, experiment, setting):
+    code = main(["run", experiment, "--quick", "--set", setting, "--out", str(tmp_path / "r")])
+    one_line_error(capsys, code, "invalid config for")
+    assert not (tmp_path / "r").exists()

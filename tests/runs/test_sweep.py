@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from neuroplastic.cli import main
@@ -310,3 +311,19 @@ def test_slurm_polling_settles_lost_tasks_and_never_hangs_without_squeue(tmp_pat
     assert messages[0] == "  #0 done (job 7_0)"
     assert any(m.startswith("  #1 lost: job 7_1") for m in messages)
     assert not any("#2 lost" in m for m in messages) and "squeue unreachable" in messages[-1]
+
+
+def test_a_sweep_run_and_a_plain_run_of_one_config_and_seed_give_the_same_result(tmp_path):
+    from neuroplastic.runs.executors import LocalExecutor
+    from neuroplastic.runs.runner import build_config, run_experiment
+
+    experiment = get_experiment(EXPERIMENT)
+    outcome, _ = sweep(LocalExecutor(max_parallel=1), tmp_path / "sweep", [], "0")  # workers get every core
+    swept = RunDir(tmp_path / "sweep" / outcome.plan.runs[0].folder).read_results()
+    torch.set_num_threads(os.cpu_count() or 1)  # the caller's setting must not matter either
+    plain = run_experiment(experiment, build_config(experiment, quick=True, overrides=TINY), tmp_path / "plain")
+    assert torch.get_num_threads() == (os.cpu_count() or 1)  # restored after the run
+    drop = ("wall_time_s",)
+    assert {k: v for k, v in plain.results.items() if k not in drop} == {
+        k: v for k, v in swept.items() if k not in drop
+    }

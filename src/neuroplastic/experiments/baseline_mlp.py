@@ -55,6 +55,8 @@ class BaselineMLPConfig(DataExperimentConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if min(self.hidden, default=1) < 1:
+            raise ValueError(f"hidden widths must be >= 1, got {list(self.hidden)}")
         if not self.datasets or not self.modes:
             raise ValueError("datasets and modes must each name at least one entry")
         for name in ("online_lr", "minibatch_lr", "softplus_beta"):

@@ -48,6 +48,8 @@ class FAOnlineConfig(DataExperimentConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if min(self.hidden, default=1) < 1:
+            raise ValueError(f"hidden widths must be >= 1, got {list(self.hidden)}")
         if self.seeds < 1 or self.n_train < 1 or self.n_test < 1 or not self.learning_rate > 0:
             raise ValueError("seeds, n_train and n_test must be >= 1 and learning_rate > 0")
         if not self.checkpoints or sorted(set(self.checkpoints)) != list(self.checkpoints):

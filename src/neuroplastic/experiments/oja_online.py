@@ -60,6 +60,8 @@ class OjaOnlineConfig(DataExperimentConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if min(self.hidden, default=1) < 1:
+            raise ValueError(f"hidden widths must be >= 1, got {list(self.hidden)}")
         if not self.datasets or not self.hidden or not self.depths or not self.init_scales:
             raise ValueError("datasets, hidden, depths and init_scales must each name at least one entry")
         if self.seeds < 1 or self.n_train < 1 or self.n_val < 1 or self.tune_samples < 1 or self.sweep_samples < 1:

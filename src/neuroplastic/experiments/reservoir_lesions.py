@@ -53,6 +53,7 @@ class ReservoirLesionsConfig(ExperimentConfig):
             raise ValueError(f"interventions must be a non-empty subset of {INTERVENTIONS}, got {self.interventions}")
         if self.dopamine_scale < 0 or self.corrupt_noise < 0:
             raise ValueError("dopamine_scale and corrupt_noise must be >= 0")
+        _motor_config(self)  # the motor experiment's own checks (sizes, trials, seeds), before anything runs
 
     @classmethod
     def quick(cls) -> ReservoirLesionsConfig:
