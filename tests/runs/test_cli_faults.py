@@ -266,3 +266,9 @@ def test_out_of_range_sizes_are_refused_before_the_run_folder_exists(tmp_path, c
     code = main(["run", experiment, "--quick", "--set", setting, "--out", str(tmp_path / "r")])
     one_line_error(capsys, code, "invalid config for")
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("text", ['{"experiment": "x", "gri', '["not", "a", "plan"]'])
+def test_a_damaged_sweep_plan_is_named(tmp_path, capsys, text):
+    (tmp_path / "sweep.json").write_text(text)
+    one_line_error(capsys, main(["sweep", "--status", str(tmp_path)]), f"{tmp_path / 'sweep.json'}")

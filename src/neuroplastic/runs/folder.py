@@ -166,7 +166,7 @@ class RunDir:
 
     def record_data(self, provenance: dict[str, Any]) -> None:
         """Add a data set's provenance (which source served it, checksums) to ``environment.json``."""
-        env = _read_json(self.environment_file) if self.environment_file.exists() else {}
+        env = read_json(self.environment_file) if self.environment_file.exists() else {}
         data = env.setdefault("data", [])
         if provenance not in data:
             data.append(_jsonable(provenance))
@@ -185,7 +185,7 @@ class RunDir:
 
     def read_results(self) -> dict[str, Any]:
         """The finished run's results."""
-        return _read_json(self.results_file)
+        return read_json(self.results_file)
 
     def record_error(self, error: str, trace: str = "") -> None:
         """Write ``error.json``: the message, its traceback, where and when."""
@@ -202,20 +202,19 @@ class RunDir:
 
     def read_error(self) -> dict[str, Any]:
         """The recorded failure (``error``, ``type``, ``traceback``, ``host``, ``time``)."""
-        return _read_json(self.error_file)
+        return read_json(self.error_file)
 
     def _rewrite_metrics(self, records: list[dict[str, Any]]) -> None:
         if self.metrics_file.exists():
             atomic_write_text(self.metrics_file, "".join(json.dumps(r) + "\n" for r in records))
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path, remedy: str = "delete the run folder to start the run over") -> Any:
+    """The JSON in ``path``; `RunFolderDamaged` naming the file and ``remedy`` if it cannot be parsed."""
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise RunFolderDamaged(
-            f"{path} is damaged ({type(err).__name__}: {err}); delete the run folder to start the run over"
-        ) from None
+        raise RunFolderDamaged(f"{path} is damaged ({type(err).__name__}: {err}); {remedy}") from None
 
 
 def _jsonable(obj: Any) -> Any:

@@ -11,7 +11,6 @@ the sweep and ``neuroplastic aggregate`` read the same list. Layout of a sweep f
 from __future__ import annotations
 
 import itertools
-import json
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,13 @@ from typing import Any
 from neuroplastic.core.atomic import atomic_write_json
 from neuroplastic.experiments.base import Experiment
 from neuroplastic.runs.config import ConfigError, config_hash, config_to_dict, field_types
-from neuroplastic.runs.errors import RunFolderConflict
+from neuroplastic.runs.errors import RunFolderConflict, RunFolderDamaged
+from neuroplastic.runs.folder import read_json
 from neuroplastic.runs.reference import experiment_reference
 from neuroplastic.runs.runner import build_config, default_run_path
 
 PLAN_FILE = "sweep.json"
+_REMEDY = "choose another --out folder, or delete this sweep folder to start the sweep over"
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def save_plan(plan: SweepPlan, sweep_dir: Path) -> None:
     """Write ``sweep.json`` atomically; an existing plan must be the same sweep (else `RunFolderConflict`)."""
     path = Path(sweep_dir) / PLAN_FILE
     if path.exists():
-        held = json.loads(path.read_text())
+        held = read_json(path, _REMEDY)
         if held != plan.to_dict():
             raise RunFolderConflict(
                 f"{sweep_dir} holds a different sweep ({held.get('experiment')}, grid {held.get('grid')}, "
@@ -174,4 +175,7 @@ def load_plan(sweep_dir: Path) -> SweepPlan:
     path = Path(sweep_dir) / PLAN_FILE
     if not path.exists():
         raise ValueError(f"{sweep_dir} is not a sweep folder (no {PLAN_FILE})")
-    return SweepPlan.from_dict(json.loads(path.read_text()))
+    try:
+        return SweepPlan.from_dict(read_json(path, _REMEDY))
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise RunFolderDamaged(f"{path} is not a sweep plan ({type(err).__name__}: {err}); {_REMEDY}") from None
