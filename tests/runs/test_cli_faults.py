@@ -83,21 +83,21 @@ def test_a_full_disk_stops_with_one_line_and_the_rerun_resumes_to_the_same_resul
 
     whole = tmp_path / "whole"
     assert main(["run", STEPPED, "--set", "steps=6", "--out", str(whole)]) == 0
-    real_write, calls = folder.atomic_write, []
+    real_write, calls = folder.atomic_write_bytes, []
 
-    def disk_fills_at_the_fourth_checkpoint(path, write):
+    def disk_fills_at_the_fourth_checkpoint(path, data):
         calls.append(path)
         if len(calls) == 4:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        return real_write(path, write)
+        return real_write(path, data)
 
-    monkeypatch.setattr(folder, "atomic_write", disk_fills_at_the_fourth_checkpoint)
+    monkeypatch.setattr(folder, "atomic_write_bytes", disk_fills_at_the_fourth_checkpoint)
     resumed = tmp_path / "resumed"
     args = ["run", STEPPED, "--set", "steps=6", "--out", str(resumed)]
     capsys.readouterr()
     one_line_error(capsys, main(args), "No space left on device", "rerun the same command to resume")
     assert not list(resumed.glob(".*.tmp")) and not (resumed / "results.json").exists()
-    monkeypatch.setattr(folder, "atomic_write", real_write)
+    monkeypatch.setattr(folder, "atomic_write_bytes", real_write)
     assert main(args) == 0
     assert RunDir(resumed).read_results()["total"] == RunDir(whole).read_results()["total"]
     assert RunDir(resumed).metrics() == RunDir(whole).metrics()
@@ -272,3 +272,9 @@ def test_out_of_range_sizes_are_refused_before_the_run_folder_exists(tmp_path, c
 def test_a_damaged_sweep_plan_is_named(tmp_path, capsys, text):
     (tmp_path / "sweep.json").write_text(text)
     one_line_error(capsys, main(["sweep", "--status", str(tmp_path)]), f"{tmp_path / 'sweep.json'}")
+
+
+@pytest.mark.parametrize(("device", "needle"), [("tpu", "is not one of"), ("mps", "MPS is not available here")])
+def test_reproduce_checks_the_device_before_anything_is_written(tmp_path, capsys, device, needle):
+    one_line_error(capsys, main(["reproduce", "--quick", "--device", device, "--out", str(tmp_path / "r")]), needle)
+    assert not (tmp_path / "r").exists()

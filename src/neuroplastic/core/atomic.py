@@ -28,11 +28,19 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path``."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path``.
+
+    An `OSError` that names no file (a full disk, say) is raised again naming ``path``.
+    """
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as err:
+        if err.filename is not None or err.errno is None:
+            raise
+        raise OSError(err.errno, err.strerror, str(path)) from err
     return Path(path)
 
 

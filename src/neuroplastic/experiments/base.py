@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
+from neuroplastic.core.devices import parse_device
+
 if TYPE_CHECKING:
     from neuroplastic.runs.folder import RunDir
 
 Cfg = TypeVar("Cfg", bound="ExperimentConfig")
 
 
-DEVICE_TYPES = ("cpu", "cuda", "mps")
 FLOAT32_MAX = torch.finfo(torch.float32).max
 
 
@@ -38,12 +39,7 @@ class ExperimentConfig:
             raise ValueError(f"seed must be an integer in [0, 2**63), got {self.seed}")
         if not 1 <= self.threads <= 1024:
             raise ValueError(f"threads must be between 1 and 1024, got {self.threads}")
-        try:
-            device_type = torch.device(self.device).type
-        except (RuntimeError, ValueError):
-            device_type = None
-        if device_type not in DEVICE_TYPES:
-            raise ValueError(f"device {self.device!r} is not one of cpu, cuda, cuda:N, mps")
+        parse_device(self.device)
         for field in dataclasses.fields(self):
             values = getattr(self, field.name)
             for value in values if isinstance(values, tuple) else (values,):

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import yaml
 
-from neuroplastic.core.atomic import atomic_write, atomic_write_json, atomic_write_text
+from neuroplastic.core.atomic import atomic_write, atomic_write_bytes, atomic_write_json, atomic_write_text
 from neuroplastic.runs.claim import claim_folder, hold_lock
 from neuroplastic.runs.config import config_to_dict
 from neuroplastic.runs.environment import environment
@@ -116,8 +116,11 @@ class RunDir:
     def log(self, **record: Any) -> None:
         """Append one metrics record (a line of JSON) to ``metrics.jsonl``."""
         line = json.dumps(_jsonable(record), allow_nan=False)
-        with self.metrics_file.open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        try:
+            with self.metrics_file.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, str(self.metrics_file)) from err
 
     def metrics(self) -> list[dict[str, Any]]:
         """All complete metrics records; a trailing partial line (from a killed run) is ignored."""
@@ -140,7 +143,9 @@ class RunDir:
     def save_checkpoint(self, state: dict[str, Any]) -> None:
         """Atomically save ``state`` (tensors, numbers, lists, dicts) with the count of metrics logged so far."""
         payload = {"state": state, "metrics_lines": len(self.metrics())}
-        atomic_write(self.checkpoint_file, lambda handle: torch.save(payload, handle))
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)  # then written as bytes: a full disk raises OSError, not torch's RuntimeError
+        atomic_write_bytes(self.checkpoint_file, buffer.getvalue())
 
     def load_checkpoint(self) -> dict[str, Any] | None:
         """The last checkpoint's state, or ``None``; metrics logged after that checkpoint are dropped."""

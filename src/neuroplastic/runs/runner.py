@@ -122,6 +122,8 @@ def reproduce(
     """
     if seed is not None and seeds:
         raise ValueError("give either seed or seeds, not both")
+    if device is not None:
+        resolve_device(device)
     claim_folder(out, marker=REPRODUCE_FILE, kind="reproduction")
     atomic_write_json(out / REPRODUCE_FILE, {"quick": quick, "seeds": seeds or [seed if seed is not None else 0]})
     entries = []
