@@ -45,7 +45,8 @@ def _finished(plan: SweepPlan, sweep_dir: Path, index: int) -> bool:
 class LocalExecutor:
     """At most ``max_parallel`` worker processes at once, each running one run (``python -m ...sweep_task``).
 
-    Each worker gets ``cpu_count // max_parallel`` torch threads (``OMP_NUM_THREADS``) unless that is set already.
+    Each worker's ``OMP_NUM_THREADS`` is ``cpu_count // max_parallel`` unless set already (for libraries other than
+    torch: a run uses its config's ``threads`` torch threads).
     A worker still running after ``time_min`` minutes (if given) is killed and its run recorded as failed.
     """
 
