@@ -185,6 +185,15 @@ def cases(experiment: str, work: Path, reference) -> list[tuple[str, str, str]]:
     (_, err1), (_, err2) = first.communicate(timeout=1800), second.communicate(timeout=1800)
     outcome = f"rc {first.returncode} and {second.returncode}: " + one_line(err1 if first.returncode else err2)
     rows.append(("two runs of one folder started together", outcome, verdict(out, reference)))
+    out, args = fresh("concurrent-after-checkpoint")
+    first = launch(args)
+    deadline = time.monotonic() + 600  # a guard against a hang only
+    while not (out / "checkpoint.pt").exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    second = launch(args)
+    (_, err1), (_, err2) = first.communicate(timeout=1800), second.communicate(timeout=1800)
+    outcome = f"rc {first.returncode} and {second.returncode}: " + one_line(err2 if second.returncode else err1)
+    rows.append(("a second run started after the first's checkpoint", outcome, verdict(out, reference)))
     out, args = fresh("foreign-folder")
     out.mkdir(parents=True)
     mine = {out / "report.md": b"a user's own report\n", out / "metrics.jsonl": b'{"mine": 1}\n'}
