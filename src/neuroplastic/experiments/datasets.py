@@ -55,9 +55,11 @@ def load_split(
         except BadFileError:
             raise  # its message already names the file and what to do
         except DataUnavailableError as err:
+            hint = f"`--set synthetic_data={name}` runs a smoke test on synthetic images instead"
+            if "\n" in str(err):  # the fetch chain's list of sources tried and of files to supply
+                raise DataUnavailableError(f"{err}\n  - or, without {name}: {hint}") from err
             raise DataUnavailableError(
-                f"{err} (`neuroplastic data fetch {name}` fetches or checks it; "
-                f"`--set synthetic_data={name}` runs a smoke test on synthetic images instead)"
+                f"{err} (`neuroplastic data fetch {name}` fetches or checks it; {hint})"
             ) from err
     run_dir.record_data(data.provenance)
     return data.subset(torch.arange(min(subset, len(data)))) if subset else data
