@@ -70,3 +70,19 @@ def test_reproduce_writes_one_report_with_a_table_per_paper(tmp_path):
     messages.clear()
     reproduce(experiments, tmp_path, quick=True, echo=messages.append)
     assert "[a] already finished" in messages and "[c] FAILED: deliberate failure" in messages
+
+
+def test_a_reproduction_folder_in_use_is_refused_and_a_rerun_repeats_nothing(tmp_path):
+    import pytest
+
+    from neuroplastic.runs.claim import hold_lock
+    from neuroplastic.runs.errors import RunFolderBusy
+
+    experiments = [toy("a", "Paper A")]
+    reproduce(experiments, tmp_path, quick=True, echo=lambda _: None)
+    results = (tmp_path / "a" / "results.json").stat().st_mtime_ns
+    with hold_lock(tmp_path, wait=False, kind="reproduction"), pytest.raises(RunFolderBusy, match="reproduction"):
+        reproduce(experiments, tmp_path, quick=True, echo=lambda _: None)
+    messages = []
+    reproduce(experiments, tmp_path, quick=True, echo=messages.append)
+    assert "[a] already finished" in messages and (tmp_path / "a" / "results.json").stat().st_mtime_ns == results

@@ -14,7 +14,7 @@ from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import seed_everything
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.experiments.base import Experiment, ExperimentConfig
-from neuroplastic.runs.claim import claim_folder
+from neuroplastic.runs.claim import claim_folder, hold_lock
 from neuroplastic.runs.config import ConfigError, apply_overrides, config_hash
 from neuroplastic.runs.environment import environment
 from neuroplastic.runs.folder import RunDir
@@ -117,43 +117,49 @@ def reproduce(
     """Run every experiment into ``out/<name>``, then write ``out/report.md`` and ``out/summary.json``.
 
     With several ``seeds``, each seed runs into ``out/<name>/seed<s>`` and the report gives each quantity's mean
-    and 95 % bootstrap CI over the finished seeds. A failing experiment (or seed) is reported with its error and
-    does not stop the others.
+    and 95 % bootstrap CI over the finished seeds. A failing experiment (or seed) is reported with its error (also in
+    its run folder's ``error.json``) and does not stop the others. ``out`` must be new, empty or hold a reproduction,
+    and one process at a time may use it (`RunFolderBusy` otherwise).
     """
     if seed is not None and seeds:
         raise ValueError("give either seed or seeds, not both")
     if device is not None:
         resolve_device(device)
     claim_folder(out, marker=REPRODUCE_FILE, kind="reproduction")
-    atomic_write_json(out / REPRODUCE_FILE, {"quick": quick, "seeds": seeds or [seed if seed is not None else 0]})
-    entries = []
-    for experiment in experiments:
-        if seeds and len(seeds) > 1:
-            entries.append(_reproduce_seeds(experiment, out, seeds, quick=quick, device=device, argv=argv, echo=echo))
-        else:
-            one_seed = seeds[0] if seeds else seed
-            path = out / experiment.name
-            entries.append(_reproduce_one(experiment, path, one_seed, quick=quick, device=device, argv=argv, echo=echo))
-    title = "neuroplastic reproduce" + (" --quick" if quick else "")
-    atomic_write_text(out / "report.md", render_report(entries, out / "report.md", title=title))
-    summary = {}
-    for e in entries:
-        summary[e.experiment.name] = {
-            "run_folder": os.path.relpath(e.run_path, out),
-            "results": e.results,
-            "error": e.error,
-        }
-        if seeds and len(seeds) > 1:
-            summary[e.experiment.name]["seed_results"] = e.seed_results
-    atomic_write_json(
-        out / "summary.json",
-        {
-            "quick": quick,
-            "seeds": seeds if seeds else [seed if seed is not None else 0],
-            "environment": environment(device=device or "cpu", seed=seed if seed is not None else 0, argv=argv),
-            "experiments": summary,
-        },
-    )
+    with hold_lock(out, wait=False, kind="reproduction"):
+        atomic_write_json(out / REPRODUCE_FILE, {"quick": quick, "seeds": seeds or [seed if seed is not None else 0]})
+        entries = []
+        for experiment in experiments:
+            if seeds and len(seeds) > 1:
+                entries.append(
+                    _reproduce_seeds(experiment, out, seeds, quick=quick, device=device, argv=argv, echo=echo)
+                )
+            else:
+                one_seed = seeds[0] if seeds else seed
+                path = out / experiment.name
+                entries.append(
+                    _reproduce_one(experiment, path, one_seed, quick=quick, device=device, argv=argv, echo=echo)
+                )
+        title = "neuroplastic reproduce" + (" --quick" if quick else "")
+        atomic_write_text(out / "report.md", render_report(entries, out / "report.md", title=title))
+        summary = {}
+        for e in entries:
+            summary[e.experiment.name] = {
+                "run_folder": os.path.relpath(e.run_path, out),
+                "results": e.results,
+                "error": e.error,
+            }
+            if seeds and len(seeds) > 1:
+                summary[e.experiment.name]["seed_results"] = e.seed_results
+        atomic_write_json(
+            out / "summary.json",
+            {
+                "quick": quick,
+                "seeds": seeds if seeds else [seed if seed is not None else 0],
+                "environment": environment(device=device or "cpu", seed=seed if seed is not None else 0, argv=argv),
+                "experiments": summary,
+            },
+        )
     return entries
 
 
