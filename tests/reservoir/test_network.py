@@ -11,7 +11,6 @@ from neuroplastic.reservoir import (
     RLSConfig,
     Simulation,
     Supertrex,
-    Task,
     arm_task,
     butterfly_task,
     preset,
@@ -94,10 +93,10 @@ def test_protocol_errors_are_clear():
 
 
 def test_divergence_stops_with_the_step():
-    nan_task = Task("broken", 2, 100, lambda steps: torch.full((len(steps), 2), float("nan")))
-    net = Reservoir(ReservoirConfig(n=20), 2, [0])
-    sim = Simulation(net, RLS(RLSConfig(learn_every=1), 20, 2, 1), nan_task)
-    with pytest.raises(DivergenceError, match="at step 249"):
+    p = preset("pyle2019-task1", period=PERIOD, n=20)
+    explosive = replace(p.supertrex, rmhl=replace(p.supertrex.rmhl, eta=1e6))
+    sim = Simulation(Reservoir(p.reservoir, 2, [0]), Supertrex(explosive, 20, 2, [0]), p.task)
+    with pytest.raises(DivergenceError, match="at step 249 .* lower its learning rate"):
         sim.run(600, learn=True)
 
 

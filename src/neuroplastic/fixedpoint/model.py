@@ -139,7 +139,12 @@ class FixedPointRNN(nn.Module):
             **options,
         )
 
-    def forward(self, x: torch.Tensor, **solve_options) -> torch.Tensor:
-        """Readout of the fixed-point rates (no gradient flows through the solve; use ``apply_rule`` to learn)."""
-        solution = self.solve(x, **solve_options)
+    def forward(self, x: torch.Tensor, *, on_fail: OnFail = "raise", **solve_options) -> torch.Tensor:
+        """Readout of the fixed-point rates (no gradient flows through the solve; use ``apply_rule`` to learn).
+
+        The readout of a state that is not a fixed point is meaningless and this call returns nothing else to
+        check, so a solve that misses its tolerance raises :class:`FixedPointNotConverged` (with the iteration
+        count and residual) unless ``on_fail="warn"`` or ``"report"`` explicitly accepts it.
+        """
+        solution = self.solve(x, on_fail=on_fail, **solve_options)
         return self.output(self.rates(solution.state))

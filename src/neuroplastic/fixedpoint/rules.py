@@ -17,6 +17,7 @@ from typing import Literal
 
 import torch
 
+from neuroplastic.fixedpoint.linalg import solve_batched
 from neuroplastic.fixedpoint.solvers import solve_fixed_point
 
 AdjointMethod = Literal["auto", "iteration", "anderson", "solve"]
@@ -104,11 +105,7 @@ def _solve_adjoint(W: torch.Tensor, gains: torch.Tensor, delta: torch.Tensor) ->
     eye = torch.eye(W.shape[0], dtype=W.dtype, device=W.device)
     if gains.dim() == 1:
         return torch.linalg.solve(eye - W.T * gains, delta.T).T
-    matrices = eye - W.T * gains[:, None, :]
-    if matrices.device.type == "cpu":
-        # torch 2.13's batched CPU LU returns zero pivots for batches of ≥ 4 large matrices with 2+ threads.
-        return torch.stack([torch.linalg.solve(a, d) for a, d in zip(matrices, delta, strict=True)])
-    return torch.linalg.solve(matrices, delta.unsqueeze(-1)).squeeze(-1)
+    return solve_batched(eye - W.T * gains[:, None, :], delta)
 
 
 def _check(W: torch.Tensor, gains: torch.Tensor, delta: torch.Tensor, other: torch.Tensor | None = None) -> None:

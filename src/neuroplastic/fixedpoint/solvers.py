@@ -13,6 +13,8 @@ from typing import Literal
 
 import torch
 
+from neuroplastic.fixedpoint.linalg import solve_batched
+
 Method = Literal["euler", "paper", "anderson", "newton"]
 OnFail = Literal["warn", "raise", "report"]
 Map = Callable[[torch.Tensor], torch.Tensor]
@@ -155,7 +157,7 @@ def _newton(fn: Map, jacobian: Callable[[torch.Tensor], torch.Tensor], x: torch.
         g = x - fn(x)
         if bool((_norm(g) <= tol).all()):
             return x, k
-        x = x - torch.linalg.solve(eye - jacobian(x), g.unsqueeze(-1)).squeeze(-1)
+        x = x - solve_batched(eye - jacobian(x), g)
     return x, max_iter
 
 
@@ -174,8 +176,10 @@ def _finish(fn: Map, state: torch.Tensor, tol, iterations: int, method: str, on_
             f"{method} solve: {bad} of {len(converged)} samples did not reach residual ≤ {_show(tol)} after "
             f"{iterations} iterations (largest residual {res.max().item():.3g}); the state is not a fixed point"
         )
+        if not bool(torch.isfinite(state).all()):
+            message += " (the state is non-finite: the iteration diverged)"
         if on_fail == "raise":
-            raise FixedPointNotConverged(message)
+            raise FixedPointNotConverged(f"{message}; pass on_fail='warn' or 'report' to accept it")
         warnings.warn(message, FixedPointWarning, stacklevel=3)
     return solution
 

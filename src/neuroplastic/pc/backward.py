@@ -11,7 +11,7 @@ from torch import nn
 
 from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.pc.exact import exact_errors
-from neuroplastic.pc.feedforward import LossFn, feedforward
+from neuroplastic.pc.feedforward import LossFn, check_finite_pass, feedforward
 from neuroplastic.pc.fixed_pred import fixed_pred_errors
 from neuroplastic.pc.grads import all_parameters, backprop_grads, compare, grads_from_errors, write_grads
 from neuroplastic.pc.layers import PCLayers, frozen_buffers
@@ -60,6 +60,7 @@ def pc_backward(
     n = depth if n is None else n
     _check_arguments(mode, eta, n, output_precision, incremental, v_init)
     ff = feedforward(layers, loss_fn, x, y, graph=mode != "strict")
+    check_finite_pass(layers, ff)
     vhat = ff.vhat()
     params = all_parameters(layers)
     with frozen_buffers(model):
@@ -79,7 +80,7 @@ def pc_backward(
                 gamma=output_precision,
                 optimizer=incremental,
             )
-            _check_energy(state.energy, eta)
+            _check_energy(state.energy, eta, incremental is not None)
             v, eps, grads, energy = state.v, state.eps, state.grads, state.energy
         else:
             if mode == "exact":
@@ -89,6 +90,7 @@ def pc_backward(
                 start = [None if o is None else -o for o in initial]
                 eps, beliefs_eps = fixed_pred_errors(ff, depth, eta=eta, n=n, initial=start)
             grads = grads_from_errors(ff, params, eps)
+            _check_update(grads, mode, eta)
             v = [vhat[0]] + [vhat[l] - e if e is not None else vhat[l] for l, e in enumerate(beliefs_eps) if l > 0]
             eps = [None] + [e if e is not None else torch.zeros_like(vhat[l]) for l, e in enumerate(eps) if l > 0]
         if grads is not None:
@@ -147,16 +149,26 @@ def _initial_offsets(v_init, vhat: list[torch.Tensor], depth: int) -> list[torch
             raise ValueError(
                 f"v_init[{l}] has shape {tuple(v_init[l].shape)}, layer {l} outputs {tuple(vhat[l].shape)}"
             )
+        if not bool(torch.isfinite(v_init[l]).all()):
+            raise ValueError(f"v_init[{l}] holds NaN or inf entries; initial beliefs must be finite")
         offsets[l] = v_init[l].detach().to(vhat[l]) - vhat[l]
     return offsets
 
 
-def _check_energy(energy: torch.Tensor, eta: float) -> None:
+def _check_energy(energy: torch.Tensor, eta: float, incremental: bool) -> None:
+    """Strict inference from a finite feedforward pass and finite beliefs: a non-finite F is inference diverging."""
     finite = torch.isfinite(energy)
     if not bool(finite.all()):
         step = int((~finite).nonzero()[0])
+        if step == 0:
+            raise DivergenceError(
+                f"strict PC energy F is {energy[0].item()} at the initial beliefs, before any inference step; the "
+                "feedforward pass and v_init are finite, so a prediction error overflowed (eta is not the cause)"
+            )
+        cause = f"eta={eta} is too large" + (" or the incremental optimiser's learning rate is" if incremental else "")
         raise DivergenceError(
-            f"strict PC energy became {energy[step].item()} at inference step {step}; eta={eta} is too large"
+            f"strict PC energy became {energy[step].item()} at inference step {step} from a finite feedforward "
+            f"pass; {cause}"
         )
     rise = first_energy_rise(energy)
     if rise is not None:
@@ -166,6 +178,21 @@ def _check_energy(energy: torch.Tensor, eta: float) -> None:
             RuntimeWarning,
             stacklevel=3,
         )
+
+
+def _check_update(grads: list[list[torch.Tensor | None]], mode: str, eta: float) -> None:
+    """A non-finite update from a finite feedforward pass: the fixed_pred recursion diverged (or overflowed)."""
+    for l, group in enumerate(grads, start=1):
+        if any(g is not None and not bool(torch.isfinite(g).all()) for g in group):
+            cause = (
+                f"the fixed_pred error recursion diverged (eta={eta}; it is stable for 0 < eta < 2)"
+                if mode == "fixed_pred"
+                else "a gradient overflowed"
+            )
+            raise DivergenceError(
+                f"{mode} PC update of layer {l} is non-finite although the parameters and the feedforward pass "
+                f"are finite: {cause}"
+            )
 
 
 def first_energy_rise(energy: torch.Tensor) -> int | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.pc.layers import PCLayers
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -61,3 +62,44 @@ def check_scalar_loss(loss: object) -> None:
         raise ValueError(
             f"loss_fn(output, target) must return a scalar tensor, got {shape}; use a mean or sum reduction"
         )
+
+
+def check_finite_pass(layers: PCLayers, ff: Feedforward) -> None:
+    """Raise :class:`DivergenceError` naming the first non-finite quantity of x, θ, v̂_1..v̂_L, ℒ, ∂ℒ/∂ŷ.
+
+    A non-finite input, parameter or feedforward pass makes the PC update NaN whatever the mode, η or n, so it is
+    refused before inference and blamed on what is actually non-finite.
+    """
+    x = ff.inputs[0]
+    if not bool(torch.isfinite(x).all()):
+        raise DivergenceError(
+            f"the input x holds {_count(x)} non-finite (NaN or inf) entries; predictive coding needs a finite "
+            "input batch"
+        )
+    for l, child in enumerate(layers.children, start=1):
+        for name, p in child.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                raise DivergenceError(
+                    f"parameter {name!r} of layer {l} holds {_count(p)} NaN or inf entries; the model's "
+                    "parameters must be finite"
+                )
+    for l, out in enumerate(ff.outputs, start=1):
+        if not bool(torch.isfinite(out).all()):
+            raise DivergenceError(
+                f"the feedforward pass is non-finite at layer {l}: v̂_{l} holds {_count(out)} NaN or inf entries "
+                f"although x and the parameters are finite (an overflow in layer {l}; the PC "
+                "settings are not the cause)"
+            )
+    if not bool(torch.isfinite(ff.loss)):
+        raise DivergenceError(
+            f"the loss ℒ(ŷ, y) is {ff.loss.item()} at the feedforward pass although the output ŷ is finite; "
+            "check the target y and loss_fn"
+        )
+    if not bool(torch.isfinite(ff.dloss_dyhat).all()):
+        raise DivergenceError(
+            f"∂ℒ/∂ŷ holds {_count(ff.dloss_dyhat)} non-finite entries although ℒ and ŷ are finite; check loss_fn"
+        )
+
+
+def _count(t: torch.Tensor) -> int:
+    return int((~torch.isfinite(t)).sum())

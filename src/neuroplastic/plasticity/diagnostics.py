@@ -23,14 +23,41 @@ def update_gradient_angle(delta: torch.Tensor, gradient: torch.Tensor) -> float:
     return angle(delta, -gradient)
 
 
+def feedback_in_weight_layout(weight: torch.Tensor, feedback: torch.Tensor) -> torch.Tensor:
+    """B_ℓ laid out like W_ℓ, so that B = W is backprop's feedback.
+
+    Linear layers (W: n_ℓ × n_{ℓ−1}, or S × n_ℓ × n_{ℓ−1} for S networks) store B in the paper's shape
+    n_{ℓ−1} × n_ℓ, returned as Bᵀ; convolution kernels (4-D, out × in/groups × kh × kw) store B in W's own
+    shape, returned as is. Any other shape (e.g. a DFA feedback n_{ℓ−1} × n_L) has no W-shaped counterpart.
+    """
+    if weight.dim() in (2, 3):
+        expected, aligned, kind = weight.mT.shape, feedback.mT, "a Linear weight: B has W's shape transposed"
+    elif weight.dim() == 4:
+        expected, aligned, kind = weight.shape, feedback, "a convolution kernel: B has W's shape"
+    else:
+        raise ValueError(
+            f"W must be a Linear weight (2-D, or 3-D with a leading network dimension) or a 4-D convolution kernel, "
+            f"got shape {tuple(weight.shape)}"
+        )
+    if feedback.shape != expected:
+        raise ValueError(
+            f"W of shape {tuple(weight.shape)} is {kind}, {tuple(expected)}; got B of shape {tuple(feedback.shape)}"
+        )
+    return aligned
+
+
 def weight_feedback_angle(weight: torch.Tensor, feedback: torch.Tensor) -> float:
-    """∠(W_ℓ, B_ℓᵀ): 0° when the feedback is backprop's."""
-    return angle(weight, feedback.mT)
+    """∠(W_ℓ, B_ℓ in W's layout) between the flattened tensors: 0° when the feedback is backprop's.
+
+    Linear: ∠(W, Bᵀ); convolution: ∠(W, B) (see :func:`feedback_in_weight_layout`).
+    """
+    return angle(weight, feedback_in_weight_layout(weight, feedback))
 
 
 def norm_ratio(weight: torch.Tensor, feedback: torch.Tensor) -> float:
-    """‖B_ℓ‖_F / ‖W_ℓ‖_F."""
-    return float(torch.linalg.matrix_norm(feedback) / torch.linalg.matrix_norm(weight))
+    """‖B_ℓ‖_F / ‖W_ℓ‖_F over all entries, for any of the layouts of :func:`feedback_in_weight_layout`."""
+    feedback = feedback_in_weight_layout(weight, feedback)
+    return float(torch.linalg.vector_norm(feedback) / torch.linalg.vector_norm(weight))
 
 
 def orthonormality_error(weight: torch.Tensor) -> float:

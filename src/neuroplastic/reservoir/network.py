@@ -42,10 +42,23 @@ class ReservoirConfig:
     def __post_init__(self) -> None:
         if self.n < 1 or not 0 < self.p <= 1:
             raise ValueError(f"need n >= 1 and 0 < p <= 1, got n={self.n}, p={self.p}")
-        if not (self.tau > 0 and self.dt > 0):
-            raise ValueError(f"tau and dt must be > 0, got tau={self.tau}, dt={self.dt}")
-        if self.rate_noise < 0 or self.n_inputs < 0:
-            raise ValueError("rate_noise and n_inputs must be >= 0")
+        if not (0 < self.tau < math.inf and 0 < self.dt < math.inf):
+            raise ValueError(f"tau and dt must be finite and > 0, got tau={self.tau}, dt={self.dt}")
+        for name in ("gain", "feedback_scale", "x0_scale", "rate_noise"):
+            value = getattr(self, name)
+            if not 0 <= value < math.inf:
+                raise ValueError(f"{name} must be finite and >= 0, got {value}")
+        if self.n_inputs < 0:
+            raise ValueError(f"n_inputs must be >= 0, got {self.n_inputs}")
+        if self.x0 not in ("uniform", "normal"):
+            raise ValueError(f"x0 must be 'uniform' or 'normal', got {self.x0!r}")
+        if self.integrator not in ("euler", "exponential"):
+            raise ValueError(f"integrator must be 'euler' or 'exponential', got {self.integrator!r}")
+        if self.integrator == "euler" and self.dt > self.tau:
+            raise ValueError(
+                f"the Euler step needs dt <= tau, got dt/tau = {self.dt / self.tau:g} (above 1 it overshoots the "
+                "leak, above 2 it diverges); use a smaller dt or integrator='exponential'"
+            )
 
 
 class Reservoir:
@@ -53,6 +66,7 @@ class Reservoir:
 
     State tensors are ``x, r`` of shape (B, N); feedback ``z`` is (B, d). ``drive_matrix`` holds [J | Q | W_in]:
     sparse, one block-diagonal CSR matrix of size BN × B(N + d + n_inputs); dense, (B, N, N + d + n_inputs).
+    ``recurrent_bound`` = max_i Σ_j |J_ij| bounds the recurrent drive: |(J r)_i| ≤ ``recurrent_bound`` · max|r|.
     """
 
     def __init__(
@@ -66,6 +80,8 @@ class Reservoir:
     ):
         if not seeds:
             raise ValueError("seeds must name at least one seed")
+        if n_out < 1:
+            raise ValueError(f"n_out (the number of fed-back outputs) must be >= 1, got {n_out}")
         self.config, self.n_out, self.seeds = config, n_out, tuple(seeds)
         self.dtype, self.device = dtype, torch.device(device)
         n = config.n
@@ -88,6 +104,7 @@ class Reservoir:
         # [J | Q | W_in] acting on v = (r, z, u): the whole drive in one (sparse) product per step
         augmented = [torch.cat([j, qq, w], 1) for j, qq, w in zip(dense, q, w_in, strict=True)]
         self.drive_matrix = self._block_diagonal(augmented) if config.sparse else torch.stack(augmented).to(**to)
+        self.recurrent_bound = max(float(j.abs().sum(1).max()) for j in dense)
         self.leak = config.dt / config.tau
         if config.integrator == "exponential":
             self.leak = -math.expm1(-self.leak)
@@ -133,9 +150,14 @@ class Reservoir:
         ε ~ U[−α_r, α_r] only when ``noisy``.
         """
         if self.W_in is None:
+            if u is not None:
+                raise ValueError("this reservoir has no input layer (n_inputs = 0) but an input u was given")
             v = torch.cat((r, z), 1)
         elif u is None:
             raise ValueError("this reservoir has an input layer (n_inputs > 0) but no input u was given")
+        elif not bool(torch.isfinite(u).all()):
+            bad = int((~torch.isfinite(u)).sum())
+            raise ValueError(f"the input u holds {bad} NaN or inf entries; the reservoir input must be finite")
         else:
             v = torch.cat((r, z, u.expand(self.batch, -1)), 1)
         if self.config.sparse:

@@ -49,7 +49,10 @@ class RMHLConfig:
         for name in ("a_z", "a_e"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must lie in (0, 1], got {getattr(self, name)}")
-        if self.eta < 0 or self.eta_decay_steps <= 0 or self.psi_a < 0 or self.beta0 < 0:
+        for name in ("eta", "psi_a", "psi_b", "beta0", "phi_a", "phi_b"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be finite, got {getattr(self, name)}")
+        if self.eta < 0 or not self.eta_decay_steps > 0 or self.psi_a < 0 or self.beta0 < 0:
             raise ValueError(f"eta, psi_a, beta0 must be >= 0 and eta_decay_steps > 0, got {self}")
         if self.cost_highpass not in ("scripts", "exploratory", "total"):
             raise ValueError(f"cost_highpass must be 'scripts', 'exploratory' or 'total', got {self.cost_highpass!r}")

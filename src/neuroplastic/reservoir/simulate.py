@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 import torch
 
-from neuroplastic.core.divergence import check_finite
+from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.reservoir.network import Reservoir
 from neuroplastic.reservoir.noise import CHUNK
@@ -119,10 +119,22 @@ class Simulation:
         keep_outputs: bool,
     ) -> Trace:
         net, task, readout = self.net, self.task, self.readout
+        if not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        if not isinstance(record_every, int) or record_every < 1:
+            raise ValueError(f"record_every must be an integer >= 1, got {record_every!r}")
+        for name, value in (("x", self.x), ("r", self.r), ("z_fb", self.z_fb), ("D2", self.D2)):
+            if not bool(torch.isfinite(value).all()):
+                raise ValueError(
+                    f"the loop state {name} holds NaN or inf entries at step {self.step} (set by hand or by restore); "
+                    "restore a finite state before running"
+                )
         if feedback == "teacher_forced" and task.plant is not None:
             raise ValueError(f"teacher forcing needs the target in output space; task {task.name!r} has a plant")
         if feedback == "replay" and (replay is None or replay.shape[0] < steps):
             raise ValueError(f"feedback='replay' needs a replay tensor of at least {steps} steps")
+        if feedback == "replay" and not bool(torch.isfinite(replay[:steps]).all()):
+            raise ValueError("the replay tensor holds NaN or inf entries in the steps to be fed back")
         if feedback not in FEEDBACK_DESCRIPTIONS:
             raise ValueError(f"feedback must be one of {sorted(FEEDBACK_DESCRIPTIONS)}, got {feedback!r}")
         like = {"dtype": net.dtype, "device": net.device}
@@ -140,6 +152,8 @@ class Simulation:
             count = min(CHUNK, steps - chunk_start)
             t0 = start + chunk_start
             targets = task.target(t0, count, **like)
+            if not bool(torch.isfinite(targets).all()):
+                raise ValueError(f"task {task.name!r} gives a non-finite target f(t) at steps {t0}..{t0 + count - 1}")
             inputs = task.clock(t0, count, **like) if self.clock else None
             recorded = []
             for i in range(count):
@@ -164,11 +178,9 @@ class Simulation:
                     self.z_fb = f.expand_as(z)
                 else:
                     self.z_fb = replay[k]
-            diverged = (~torch.isfinite(z)).any(-1).nonzero().view(-1).tolist()
-            if diverged:
-                seeds = [net.seeds[i] for i in diverged]
-                what = f"reservoir output z of seed(s) {seeds} (checked every {CHUNK} steps)"
-                check_finite(z, step=t0 + count - 1, what=what, hint=_hint(readout))
+            diverged = ~(torch.isfinite(z).all(-1) & torch.isfinite(x).all(-1))
+            if bool(diverged.any()):
+                raise _divergence(net, readout, z, x, diverged, step=t0 + count - 1, learn=learn, feedback=feedback)
             D2 = low_pass(self.D2, d2_buffer[:count], D_FILTER)
             self.D2 = D2[-1].clone()
             D = D2.sqrt()
@@ -203,8 +215,49 @@ def low_pass(initial: torch.Tensor, values: torch.Tensor, a: float) -> torch.Ten
     return g * (initial + a * torch.cumsum(values / g, 0))
 
 
-def _hint(readout: Readout) -> str:
-    return (
-        f"the {type(readout).__name__} readout diverged; lower its learning rate (eta / kappa) or raise the "
-        "RLS regulariser alpha"
+def _divergence(
+    net: Reservoir,
+    readout: Readout,
+    z: torch.Tensor,
+    x: torch.Tensor,
+    diverged: torch.Tensor,
+    *,
+    step: int,
+    learn: bool,
+    feedback: Feedback,
+) -> DivergenceError:
+    """The error for a chunk that ended non-finite: which quantities are non-finite, and the cause it can prove.
+
+    Configuration, loop state, inputs, targets and replay are checked finite before use. With a finite leak
+    a ≤ 1, |x| can only grow past |J r| + |Q z_fb| + |W_in u|, so unless the recurrence alone can overflow
+    (``recurrent_bound``), a non-finite state under closed-loop feedback comes from the readout's output z.
+    """
+    rows = diverged.nonzero().view(-1)
+    seeds = [net.seeds[i] for i in rows.tolist()]
+    name = type(readout).__name__
+    bad = [
+        label for label, t in (("reservoir state x", x), ("readout output z", z)) if not bool(t[rows].isfinite().all())
+    ]
+    bad += [
+        f"{name} weights {key}"
+        for key, norms in readout.weight_norms().items()
+        if not bool(norms[rows].isfinite().all())
+    ]
+    scale = net.recurrent_bound * (1 + net.config.rate_noise)
+    if not scale < torch.finfo(net.dtype).max / 4:
+        cause = (
+            f"the recurrence alone overflows: max_i Σ_j |J_ij| (1 + rate_noise) = {scale:.3g} with "
+            f"gain={net.config.gain}; the readout is not the cause"
+        )
+    elif "reservoir state x" in bad and feedback != "closed_loop":
+        cause = f"the {feedback} fed-back signal overflowed the reservoir; the readout does not feed back here"
+    elif learn:
+        cause = f"the {name} readout diverged; lower its learning rate (eta / kappa) or raise the RLS regulariser alpha"
+    else:
+        cause = (
+            f"this run did not learn, so the {name} readout's weights were already too large (an earlier run diverged)"
+        )
+    return DivergenceError(
+        f"{', '.join(bad)} of seed(s) {seeds} became non-finite at step {step} (checked every {CHUNK} steps); "
+        f"stopping the run ({cause})"
     )
