@@ -142,3 +142,16 @@ def test_converting_again_keeps_the_feedback_layers_and_says_so():
         ("4", "FeedbackLinear", "fa", True),
     ]
     assert twice[0].mode == "sign" and twice[4].mode == "fa"
+
+
+def test_a_feedback_kernel_drawn_like_its_weights_is_refused_not_silently_backprop():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    with pytest.raises(ValueError, match=r"layer '0': the feedback B came out parallel to W \(cosine 1.0000\)"):
+        feedback.convert(model, "fa", generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="FeedbackConv2d: the feedback B came out parallel"):
+        torch.manual_seed(5)
+        feedback.FeedbackConv2d(3, 4, 3, generator=torch.Generator().manual_seed(5))
+    converted, _ = feedback.convert(model, "fa", generator=torch.Generator().manual_seed(1))
+    w, b = converted[0].weight.detach().flatten().double(), converted[0].feedback.flatten().double()
+    assert abs(float(w @ b / (w.norm() * b.norm()))) < 0.5  # independent draws: nearly orthogonal

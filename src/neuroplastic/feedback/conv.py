@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neuroplastic.feedback.init import FeedbackMode
+from neuroplastic.feedback.init import FeedbackMode, check_independent
 
 
 class FeedbackConv2dFunction(torch.autograd.Function):
@@ -57,6 +57,8 @@ class FeedbackConv2d(nn.Conv2d):
         bound = gain * (6.0 / (fan_in + fan_out)) ** 0.5
         b = (torch.rand(self.weight.shape, generator=generator, dtype=self.weight.dtype) * 2 - 1) * bound
         self.register_buffer("feedback", b.to(self.weight.device))
+        if mode != "bp":
+            check_independent(self.weight, self.feedback, "FeedbackConv2d")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Convolution whose backward uses B (bp: W; fa: B; sign: sign(W) ⊙ |B|)."""

@@ -10,7 +10,7 @@ from torch import nn
 
 from neuroplastic.feedback.conv import FeedbackConv2d
 from neuroplastic.feedback.dfa import DirectFeedbackLinear, OutputErrorHub
-from neuroplastic.feedback.init import FeedbackMode, check_mode
+from neuroplastic.feedback.init import FeedbackMode, check_independent, check_mode
 from neuroplastic.feedback.linear import FeedbackLinear
 
 # layers whose backward carries no weight matrix's transpose (elementwise affine maps, or no input gradient)
@@ -116,6 +116,8 @@ def convert(
                 if copy_weights:
                     getattr(new, key).copy_(p)
                 getattr(new, key).requires_grad_(p.requires_grad)
+        if mode != "bp" and isinstance(getattr(new, "feedback", None), torch.Tensor):
+            check_independent(new.weight, new.feedback, f"convert, layer {name!r}")
         for alias in aliases[id(old)]:
             if alias:
                 _set_submodule(model, alias, new)

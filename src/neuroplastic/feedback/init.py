@@ -18,6 +18,25 @@ def check_mode(mode: str) -> None:
         raise ValueError(f"unknown feedback mode {mode!r}; choose one of {', '.join(FEEDBACK_MODES)}")
 
 
+def check_independent(weight: torch.Tensor, feedback: torch.Tensor, where: str) -> None:
+    """Refuse a feedback B drawn parallel to W (cos ∠(W, B) > 0.99 over ≥ 8 entries, in W's layout).
+
+    That happens when B's generator is in the same state as the global RNG that drew W (e.g. both seeded 0): the
+    same uniform draws, rescaled, make "feedback alignment" backprop in disguise.
+    """
+    b = feedback if feedback.shape == weight.shape else feedback.transpose(-2, -1)
+    if b.shape != weight.shape or weight.numel() < 8:
+        return
+    w, b = weight.detach().flatten().double(), b.detach().flatten().double()
+    cosine = (w @ b / (w.norm() * b.norm()).clamp_min(1e-300)).item()
+    if cosine > 0.99:
+        raise ValueError(
+            f"{where}: the feedback B came out parallel to W (cosine {cosine:.4f}), so feedback alignment would be "
+            "backprop; B's generator is in the same state as the RNG that drew W (seeded alike?). Seed it "
+            "differently, e.g. neuroplastic.core.seeding.make_generator(seed, 1)"
+        )
+
+
 def xavier_uniform(rows: int, cols: int, *, generator: torch.Generator | None = None, gain: float = 1.0, **kw):
     """U(±gain·√(6/(rows + cols))), the Xavier-uniform draw used for W and B alike."""
     bound = gain * math.sqrt(6.0 / (rows + cols))
