@@ -69,6 +69,12 @@ elif fault["kind"] == "kill_mid_line":         # SIGKILL with half of the N-th m
         real_log(self, **record)
     folder.RunDir.log = log
 
+elif fault["kind"] == "start_when_exists":    # already imported, start the moment this file appears
+    import time
+    from neuroplastic.cli import main
+    while not os.path.exists(fault["path"]):
+        time.sleep(0.002)
+
 from neuroplastic.cli import main
 raise SystemExit(main(sys.argv[1:]))
 """
@@ -186,14 +192,12 @@ def cases(experiment: str, work: Path, reference) -> list[tuple[str, str, str]]:
     outcome = f"rc {first.returncode} and {second.returncode}: " + one_line(err1 if first.returncode else err2)
     rows.append(("two runs of one folder started together", outcome, verdict(out, reference)))
     out, args = fresh("concurrent-after-checkpoint")
+    second = launch(args, {"kind": "start_when_exists", "path": str(out / "checkpoint.pt")})
     first = launch(args)
-    deadline = time.monotonic() + 600  # a guard against a hang only
-    while not (out / "checkpoint.pt").exists() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    second = launch(args)
-    (_, err1), (_, err2) = first.communicate(timeout=1800), second.communicate(timeout=1800)
-    outcome = f"rc {first.returncode} and {second.returncode}: " + one_line(err2 if second.returncode else err1)
-    rows.append(("a second run started after the first's checkpoint", outcome, verdict(out, reference)))
+    (_, err1), (out2, err2) = first.communicate(timeout=1800), second.communicate(timeout=1800)
+    said = one_line(err2) if second.returncode else out2.strip().splitlines()[0]
+    outcome = f"first rc {first.returncode}; second rc {second.returncode}: {said}"
+    rows.append(("a second run started at the first's first checkpoint", outcome, verdict(out, reference)))
     out, args = fresh("foreign-folder")
     out.mkdir(parents=True)
     mine = {out / "report.md": b"a user's own report\n", out / "metrics.jsonl": b'{"mine": 1}\n'}
