@@ -46,11 +46,15 @@ def test_summary_matches_a_direct_computation():
     assert s.n == 5
     assert s.mean == pytest.approx(statistics.fmean(sample), rel=1e-15)
     assert s.sd == pytest.approx(statistics.stdev(sample), rel=1e-12)
-    assert min(sample) <= s.ci_low < s.mean < s.ci_high <= max(sample)
+    half = 2.7764451051977987 * statistics.stdev(sample) / math.sqrt(5)  # t_{0.975, 4} from tables
+    assert (s.ci_low, s.ci_high) == pytest.approx((0.922 - half, 0.922 + half), rel=1e-12)
+    assert s.interval_name == "95% Student-t interval"
     constant = summarize_sample([2.5, 2.5, 2.5])
     assert (constant.ci_low, constant.ci_high, constant.sd) == (2.5, 2.5, 0.0)
     single = summarize_sample([4.0])
-    assert math.isnan(single.sd) and single.ci_low == single.ci_high == 4.0
+    assert math.isnan(single.sd) and math.isnan(single.ci_low) and math.isnan(single.ci_high)
+    boot = summarize_sample(sample, interval="bootstrap")
+    assert (boot.ci_low, boot.ci_high) == bootstrap_ci(sample) and boot.interval == "bootstrap"
     assert math.isnan(summarize_sample([1.0, math.nan]).mean)  # a diverged seed is not dropped
     with pytest.raises(ValueError, match="at least one"):
         bootstrap_ci([])
@@ -188,3 +192,15 @@ def test_no_common_metric_says_so_instead_of_drawing_nothing_silently(tmp_path):
     assert paths["skipped"] == [] and not list((tmp_path / "aggregate" / "figures").glob("*.png"))
     write_aggregate(tmp_path, metrics=["other"], echo=echoed.append)
     assert [p.name for p in (tmp_path / "aggregate" / "figures").iterdir()] == ["other-vs-lr.png"]
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_the_reported_interval_covers_the_mean_of_normal_data_at_its_level(n):
+    rng = np.random.default_rng(2024 + n)
+    draws = rng.normal(loc=0.7, scale=0.05, size=(2000, n))
+    covered = [s.ci_low <= 0.7 <= s.ci_high for s in map(summarize_sample, draws)]
+    assert 0.93 <= np.mean(covered) <= 0.97
+    bootstrapped = [
+        s.ci_low <= 0.7 <= s.ci_high for s in (summarize_sample(d, interval="bootstrap", resamples=2000) for d in draws)
+    ]
+    assert np.mean(bootstrapped) < 0.9  # why the bootstrap is not the default at few seeds

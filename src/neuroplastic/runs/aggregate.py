@@ -1,4 +1,4 @@
-"""Aggregating a sweep: per grid point, n, mean, sd and 95 % bootstrap CI (`neuroplastic.runs.bootstrap`) over seeds.
+"""Aggregating a sweep: per grid point, n, mean, sd and a 95 % interval of the mean over seeds (Student t by default).
 
 ``aggregate_sweep`` applies `summarize_sample` to every numeric scalar of each run's ``results.json`` (nested keys
 joined with ``.``), per grid point; a metric that some runs of a point lack is not aggregated there, and is listed.
@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from neuroplastic.core.atomic import atomic_write, atomic_write_text
-from neuroplastic.runs.bootstrap import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CI_LEVEL, Summary, summarize_sample
+from neuroplastic.runs.bootstrap import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    CI_LEVEL,
+    Interval,
+    Summary,
+    summarize_sample,
+)
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 from neuroplastic.runs.sweep_plan import load_plan
@@ -64,7 +71,7 @@ class PointAggregate:
     unfinished: dict[str, State]
 
 
-def aggregate_points(runs: list[Run]) -> list[PointAggregate]:
+def aggregate_points(runs: list[Run], interval: Interval = "t") -> list[PointAggregate]:
     """Group ``(point, folder, metrics or None if unfinished, state)`` by point and summarise each metric."""
     groups: dict[str, list[Run]] = {}
     for run in runs:
@@ -79,7 +86,7 @@ def aggregate_points(runs: list[Run]) -> list[PointAggregate]:
             if lacking:
                 missing[name] = lacking
             else:
-                summaries[name] = summarize_sample([metrics[name] for _, metrics in finished])
+                summaries[name] = summarize_sample([metrics[name] for _, metrics in finished], interval=interval)
         unfinished = {folder: state for _, folder, metrics, state in group if metrics is None}
         failed = sum(1 for state in unfinished.values() if state == "failed")
         points.append(PointAggregate(group[0][0], len(group), len(finished), failed, summaries, missing, unfinished))
@@ -111,7 +118,7 @@ def _metric_order(finished: list[tuple[str, dict[str, float]]]):
     return order.__getitem__
 
 
-def aggregate_sweep(sweep_dir: Path) -> tuple[list[str], list[PointAggregate]]:
+def aggregate_sweep(sweep_dir: Path, interval: Interval = "t") -> tuple[list[str], list[PointAggregate]]:
     """The grid keys and the per-point aggregates of every finished run in the sweep folder ``sweep_dir``."""
     sweep_dir = Path(sweep_dir)
     plan = load_plan(sweep_dir)
@@ -121,7 +128,7 @@ def aggregate_sweep(sweep_dir: Path) -> tuple[list[str], list[PointAggregate]]:
         state = states[run.index]
         metrics = numeric_metrics(RunDir(sweep_dir / run.folder).read_results()) if state == "done" else None
         runs.append((run.point, run.folder, metrics, state))
-    return list(plan.grid), aggregate_points(runs)
+    return list(plan.grid), aggregate_points(runs, interval)
 
 
 def render_csv(grid_keys: list[str], points: list[PointAggregate]) -> str:
@@ -136,7 +143,9 @@ def render_csv(grid_keys: list[str], points: list[PointAggregate]) -> str:
     return buffer.getvalue()
 
 
-def render_markdown(grid_keys: list[str], points: list[PointAggregate], *, title: str, figures: list[str]) -> str:
+def render_markdown(
+    grid_keys: list[str], points: list[PointAggregate], *, title: str, figures: list[str], interval: Interval = "t"
+) -> str:
     """A Markdown section per grid point (counts, table of n/mean/sd/CI, missing metrics), then the figures.
 
     The figures are followed by the grid points they skip for want of a finished run.
@@ -144,14 +153,13 @@ def render_markdown(grid_keys: list[str], points: list[PointAggregate], *, title
     lines = [
         f"# {title}",
         "",
-        f"Mean, sample sd and {CI_LEVEL:.0%} percentile-bootstrap CI of the mean over all finished seeds "
-        f"({BOOTSTRAP_RESAMPLES} resamples, generator seed {BOOTSTRAP_SEED}).",
+        f"Mean, sample sd and {_interval_text(interval)} of the mean over all finished seeds.",
         "",
     ]
     for p in points:
         lines += [f"## {_label(p.point)}", "", f"{p.done} of {p.planned} runs finished, {p.failed} failed.", ""]
         if p.summaries:
-            lines += ["| metric | n | mean | sd | 95% CI |", "|---|---|---|---|---|"]
+            lines += [f"| metric | n | mean | sd | {CI_LEVEL:.0%} CI ({interval}) |", "|---|---|---|---|---|"]
             for name, s in p.summaries.items():
                 ci = f"[{_fmt(s.ci_low)}, {_fmt(s.ci_high)}]"
                 lines.append(f"| {name} | {s.n} | {_fmt(s.mean)} | {_fmt(s.sd)} | {ci} |")
@@ -218,14 +226,19 @@ def plot_metric(grid_keys: list[str], points: list[PointAggregate], metric: str,
         ax.set_xticks([float(x) for x in xs], xs)
     ax.set_xlabel(x_key)
     ax.set_ylabel(metric)
-    ax.set_title(f"{metric}: mean and {CI_LEVEL:.0%} bootstrap CI", fontsize=9)
+    ax.set_title(f"{metric}: mean and {drawn[0].summaries[metric].interval_name} (band)", fontsize=9)
     if others:
         ax.legend(fontsize=7)
     return figure
 
 
 def write_aggregate(
-    sweep_dir: Path, *, metrics: list[str] | None = None, x_key: str | None = None, echo=print
+    sweep_dir: Path,
+    *,
+    metrics: list[str] | None = None,
+    x_key: str | None = None,
+    interval: Interval = "t",
+    echo=print,
 ) -> dict[str, Any]:
     """Write ``aggregate/aggregate.md``, ``aggregate.csv`` and ``figures/*.png`` in the sweep folder.
 
@@ -233,10 +246,11 @@ def write_aggregate(
     against ``x_key`` (default: the first grid key); none when the sweep has no grid. Grid points without a
     finished run are left out of the figures. Returns the paths (``"markdown"``, ``"csv"``) and, as ``"skipped"``,
     a `SkippedPoint` for each point left out. An unknown metric or ``x_key`` raises `ValueError` listing the
-    valid ones, before anything is written.
+    valid ones, before anything is written. ``interval``: ``t`` (Student t) or ``bootstrap`` (percentile; it
+    undercovers at few seeds).
     """
     sweep_dir = Path(sweep_dir)
-    grid_keys, points = aggregate_sweep(sweep_dir)
+    grid_keys, points = aggregate_sweep(sweep_dir, interval)
     if x_key is not None:
         check_x_key(grid_keys, x_key)
     check_metrics(points, metrics or [])
@@ -265,9 +279,19 @@ def write_aggregate(
     paths = {"markdown": out / "aggregate.md", "csv": out / "aggregate.csv"}
     atomic_write_text(paths["csv"], render_csv(grid_keys, points))
     atomic_write_text(
-        paths["markdown"], render_markdown(grid_keys, points, title=f"Sweep of {plan_name}", figures=figures)
+        paths["markdown"],
+        render_markdown(grid_keys, points, title=f"Sweep of {plan_name}", figures=figures, interval=interval),
     )
     return {**paths, "skipped": skipped_points(points) if grid_keys else []}
+
+
+def _interval_text(interval: Interval) -> str:
+    if interval == "t":
+        return f"{CI_LEVEL:.0%} Student-t interval (x̄ ± t_(n−1) sd/√n)"
+    return (
+        f"{CI_LEVEL:.0%} percentile-bootstrap interval ({BOOTSTRAP_RESAMPLES} resamples, generator seed "
+        f"{BOOTSTRAP_SEED}; it undercovers at few seeds)"
+    )
 
 
 def _stats(s: Summary) -> tuple[float, ...]:

@@ -16,7 +16,7 @@ class ReportEntry:
     """One experiment's outcome for a report: its results (or the error that stopped it) and its folder.
 
     With several seeds, ``seed_results`` holds every finished seed's results (``results`` is the first one's,
-    for notes and figures) and the table shows each quantity's mean and bootstrap CI over them.
+    for notes and figures) and the table shows each quantity's mean and 95% Student-t interval over them.
     """
 
     experiment: Experiment
@@ -83,7 +83,7 @@ def _render_entry(entry: ReportEntry, base: Path) -> list[str]:
     assert entry.results is not None
     if len(entry.seed_results) > 1:
         rows = seed_rows(entry.experiment, entry.seed_results)
-        lines += [f"Over {len(entry.seed_results)} seeds: mean [95% bootstrap CI] (n).", ""]
+        lines += [f"Over {len(entry.seed_results)} seeds: mean [95% Student-t interval of the mean] (n).", ""]
     else:
         rows = entry.experiment.summarize(entry.results)
     lines += ["| quantity | ours | reference | source |", "|---|---|---|---|"]

@@ -117,9 +117,9 @@ def reproduce(
     """Run every experiment into ``out/<name>``, then write ``out/report.md`` and ``out/summary.json``.
 
     With several ``seeds``, each seed runs into ``out/<name>/seed<s>`` and the report gives each quantity's mean
-    and 95 % bootstrap CI over the finished seeds. A failing experiment (or seed) is reported with its error (also in
-    its run folder's ``error.json``) and does not stop the others. ``out`` must be new, empty or hold a reproduction,
-    and one process at a time may use it (`RunFolderBusy` otherwise).
+    and 95 % Student-t interval over the finished seeds. A failing experiment (or seed) is reported with its error
+    (also in its run folder's ``error.json``) and does not stop the others. ``out`` must be new, empty or hold a
+    reproduction, and one process at a time may use it (`RunFolderBusy` otherwise).
     """
     if seed is not None and seeds:
         raise ValueError("give either seed or seeds, not both")
