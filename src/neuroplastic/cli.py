@@ -6,6 +6,7 @@ import argparse
 import errno
 import os
 import sys
+import time
 from pathlib import Path
 
 from neuroplastic.core.divergence import DivergenceError
@@ -205,6 +206,7 @@ def _dispatch(args: argparse.Namespace, command_line: list[str]) -> int:
         from neuroplastic.runs.sweep_plan import parse_seeds
 
         out = _out_folder(args.out) or Path("runs/reproduce-quick" if args.quick else "runs/reproduce")
+        start = time.perf_counter()
         entries = reproduce(
             list(EXPERIMENTS.values()),
             out,
@@ -214,7 +216,7 @@ def _dispatch(args: argparse.Namespace, command_line: list[str]) -> int:
             device=args.device,
             argv=command_line,
         )
-        print(f"report: {out / 'report.md'}")
+        print(f"report: {out / 'report.md'} ({time.perf_counter() - start:.0f} s)")
         return EXIT_FAILED if any(e.error for e in entries) else 0
     if args.command == "sweep":
         return _sweep_command(args)

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import yaml
 
 from neuroplastic.experiments.oja_online import EXPERIMENT, METHODS, OjaOnlineConfig
 from neuroplastic.runs.runner import run_experiment
@@ -36,10 +37,17 @@ def test_quick_run_learns_and_tunes_on_validation(quick_run):
         for point in results[sweep].values():
             assert all(0.0 <= point[m]["mean"] <= 1.0 for m in METHODS)
     assert all((path / f).is_file() for f in results["figures"])
-    assert (
-        sum(n.startswith("Claim") for n in results["notes"])
-        == len(config.depths[-1:]) + 2 + len(config.init_scales) - 1
-    )
+    assert not any(n.startswith("Claim") for n in results["notes"])  # a quick variant tests no claim
+
+
+def test_the_quick_report_has_no_reference_column_and_no_verdicts(quick_run):
+    path, results = quick_run
+    assert results["quick"] is True and yaml.safe_load((path / "config.yaml").read_text())["quick_variant"] is True
+    report = (path / "report.md").read_text()
+    assert "**Quick variant**" in report and "| quantity | ours (quick variant) |" in report
+    assert "reference" not in report.split("| quantity |")[1] and "beats" not in report
+    rows = EXPERIMENT.summarize(results)
+    assert [r for r in rows if r.verdict] == [r for r in rows if "beats" in r.quantity] != []
 
 
 def test_summary_rows(quick_run):

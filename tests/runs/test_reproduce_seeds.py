@@ -31,15 +31,16 @@ def seeded(name, config_class=SeededConfig):
     return Experiment(name, f"{name} description", "Paper", config_class, seeded_run, summarize)
 
 
-def test_reproduce_over_seeds_reports_mean_and_bootstrap_ci_of_all_finished_seeds(tmp_path):
+def test_reproduce_over_seeds_reports_mean_and_t_interval_of_all_finished_seeds(tmp_path):
     experiments = [seeded("good"), seeded("flaky", FlakyConfig)]
-    entries = reproduce(experiments, tmp_path, quick=True, seeds=[0, 1, 2, 3], echo=lambda _: None)
+    entries = reproduce(experiments, tmp_path, quick=False, seeds=[0, 1, 2, 3], echo=lambda _: None)
     good, flaky = entries
     assert [r["score"] for r in good.seed_results] == [0.5, 0.6, 0.7, 0.8]
     assert all((tmp_path / "good" / f"seed{s}" / "results.json").exists() for s in range(4))
     report = (tmp_path / "report.md").read_text()
     expected = summarize_sample([0.5, 0.6, 0.7, 0.8])
-    assert expected.mean == statistics.fmean([0.5, 0.6, 0.7, 0.8])
+    assert expected.mean == statistics.fmean([0.5, 0.6, 0.7, 0.8]) and expected.interval == "t"
+    assert "mean [95% Student-t interval of the mean] (n)" in report and "Quick variant" not in report
     assert f"| score | {format_summary(expected)} | 0.7 | Paper |" in report
     assert "| label | same |" in report
     flaky_scores = [0.5, 0.6, 0.8]  # seed 2 failed: reported, and the others still aggregated
@@ -49,3 +50,12 @@ def test_reproduce_over_seeds_reports_mean_and_bootstrap_ci_of_all_finished_seed
     assert summary["seeds"] == [0, 1, 2, 3]
     assert [r["score"] for r in summary["experiments"]["flaky"]["seed_results"]] == flaky_scores
     assert flaky.error and len(flaky.seed_results) == 3
+
+
+def test_a_quick_reproduction_says_so_and_shows_no_reference_column(tmp_path):
+    reproduce([seeded("good")], tmp_path, quick=True, seeds=[0, 1], echo=lambda _: None)
+    report = (tmp_path / "report.md").read_text()
+    assert report.count("**Quick variant**") == 1 and "| quantity | ours (quick variant) |" in report
+    assert "Paper |" not in report and "0.7 |" not in report.split("ours (quick variant)")[1]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["quick"] is True and summary["experiments"]["good"]["results"]["quick"] is True

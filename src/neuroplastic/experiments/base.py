@@ -26,13 +26,15 @@ class ExperimentConfig:
     """Fields every experiment has. Subclasses add their own; defaults are the paper's settings.
 
     ``threads`` is the number of torch CPU threads the run uses: the last bits of a result depend on it, so it is
-    part of the config (and of the run folder's name) rather than taken from the machine. Subclasses that check
-    their own fields call ``super().__post_init__()`` first.
+    part of the config (and of the run folder's name) rather than taken from the machine. ``quick_variant`` marks a
+    quick variant (`quick`): a smoke test of the pipeline, not the paper's protocol, whose report carries no reference
+    numbers and no verdicts. Subclasses that check their own fields call ``super().__post_init__()`` first.
     """
 
     seed: int = 0
     device: str = "cpu"
     threads: int = 1
+    quick_variant: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.seed < 2**63:
@@ -48,18 +50,22 @@ class ExperimentConfig:
 
     @classmethod
     def quick(cls: type[Cfg]) -> Cfg:
-        """A reduced variant that finishes within two minutes on a 2-core CPU (default: the full config)."""
-        return cls()
+        """A reduced variant, ``quick_variant=True``, that finishes within a minute or two on a 2-core CPU."""
+        return cls(quick_variant=True)
 
 
 @dataclass(frozen=True)
 class ReportRow:
-    """One line of a report table: our value beside the reference value (paper or baseline) and its source."""
+    """One line of a report table: our value beside the reference value (paper or baseline) and its source.
+
+    ``verdict`` marks a row that says whether a published claim holds; quick reports leave such rows out.
+    """
 
     quantity: str
     ours: float | str
     reference: float | str | None = None
     source: str = ""
+    verdict: bool = False
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class BaselineMLPConfig(DataExperimentConfig):
     @classmethod
     def quick(cls) -> BaselineMLPConfig:
         """MNIST only: one full online pass and one mini-batch epoch."""
-        return cls(datasets=("mnist",), epochs=1)
+        return cls(quick_variant=True, datasets=("mnist",), epochs=1)
 
 
 @torch.no_grad()

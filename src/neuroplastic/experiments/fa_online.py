@@ -63,6 +63,7 @@ class FAOnlineConfig(DataExperimentConfig):
     def quick(cls) -> FAOnlineConfig:
         """A 784-64-32-10 net, 2 seeds, 3,000 online samples, 1,000 test images."""
         return cls(
+            quick_variant=True,
             hidden=(64, 32),
             learning_rate=0.01,
             seeds=2,

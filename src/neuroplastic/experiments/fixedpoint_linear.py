@@ -72,7 +72,9 @@ class FixedPointLinearConfig(ExperimentConfig):
     @classmethod
     def quick(cls) -> FixedPointLinearConfig:
         """A small variant for CI: n = 50, m = 25, 300 steps, small landscape grids."""
-        return cls(n=50, m=25, steps=300, log_every=10, angle_steps=300, slice_points=41, grid_points=21)
+        return cls(
+            quick_variant=True, n=50, m=25, steps=300, log_every=10, angle_steps=300, slice_points=41, grid_points=21
+        )
 
 
 def _updates(

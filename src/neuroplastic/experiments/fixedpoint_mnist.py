@@ -91,6 +91,7 @@ class FixedPointMNISTConfig(DataExperimentConfig):
     def quick(cls) -> FixedPointMNISTConfig:
         """MNIST only: N = 100, 8192 training images, 2 epochs of batch 256, a two-point sweep for ΔW1 and ΔW3."""
         return cls(
+            quick_variant=True,
             datasets=("mnist",),
             rules=("euclidean", "reparam"),
             lr_euclidean=(0.01, 0.04),

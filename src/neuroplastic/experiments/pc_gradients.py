@@ -79,7 +79,13 @@ class PCGradientsConfig(DataExperimentConfig):
         CIFAR-10 needs files the user supplies, so the quick variant leaves that network out rather than fail.
         """
         return cls(
-            networks=("mnist_cnn",), mnist_steps=12, cifar_steps=2, cifar_batch=4, record_every=4, test_subset=1000
+            quick_variant=True,
+            networks=("mnist_cnn",),
+            mnist_steps=12,
+            cifar_steps=2,
+            cifar_batch=4,
+            record_every=4,
+            test_subset=1000,
         )
 
     def schedule(self, network: str) -> tuple[int, int, float]:

@@ -26,6 +26,7 @@ from neuroplastic.experiments.pc_shared import (
     make_network,
     train_step,
 )
+from neuroplastic.runs.bootstrap import format_percent_interval
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 
@@ -72,8 +73,8 @@ class PCTrainConfig(DataExperimentConfig):
 
     @classmethod
     def quick(cls) -> PCTrainConfig:
-        """Two seeds, one epoch of batch-50 steps over 1,000 training images of each data set, 1,000 test images."""
-        return cls(seeds=2, epochs=1, batch_size=50, train_subset=1000, test_subset=1000)
+        """Two seeds, one epoch of batch-50 steps over 4,000 training images of each data set, 1,000 test images."""
+        return cls(quick_variant=True, seeds=2, epochs=1, batch_size=50, train_subset=4000, test_subset=1000)
 
     def settings(self) -> dict[str, Setting]:
         """backprop, strict PC and fixed-prediction PC at (η, n)."""
@@ -158,8 +159,9 @@ def _aggregate(config: PCTrainConfig, cells: dict[str, Any], seeds: list[int]) -
 def _notes(config: PCTrainConfig) -> list[str]:
     return [
         f"Adam lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epoch(s), {config.seeds} seed(s) "
-        f"(mean ± sd over all seeds). Strict PC uses MSE on one-hot targets (as the paper's Fig. 1); backprop and "
-        f"fixed prediction use cross-entropy. Times per epoch exclude evaluation and are measured on this machine.",
+        f"(mean and 95% Student-t interval over all seeds). Strict PC uses MSE on one-hot targets (as the paper's "
+        f"Fig. 1); backprop and fixed prediction use cross-entropy. Times per epoch exclude evaluation and are "
+        "measured on this machine.",
     ]
 
 
@@ -184,15 +186,17 @@ def _plot(config: PCTrainConfig, results: dict[str, Any], run_dir: RunDir) -> st
 
 
 def summarize(results: dict[str, Any]) -> list[ReportRow]:
-    """Test accuracy (mean ± sd over seeds) and time per epoch relative to backprop, per cell."""
+    """Test accuracy (mean [95% t-interval] over seeds) and time per epoch relative to backprop, per cell."""
     rows = []
     for network, by_dataset in results["results"].items():
         for dataset, by_mode in by_dataset.items():
             for mode, r in by_mode.items():
-                ours = f"{100 * r['mean']:.2f} ± {100 * r['sd']:.2f}% ({r['time_vs_backprop']:.2f}× backprop time)"
+                accuracy = format_percent_interval(r["test_accuracy"])
+                ours = f"{accuracy} ({r['time_vs_backprop']:.2f}× backprop time)"
                 reference = _THIRD_PARTY.get((dataset, mode))
                 source = _THIRD_PARTY_SOURCE if reference else ""
-                rows.append(ReportRow(f"{_TITLE[network]}, {_TITLE[dataset]}, {r['label']}", ours, reference, source))
+                quantity = f"{_TITLE[network]}, {_TITLE[dataset]}, {r['label']}: test accuracy, mean [95% t-interval]"
+                rows.append(ReportRow(f"{quantity} over {len(r['test_accuracy'])} seeds", ours, reference, source))
     return rows
 
 

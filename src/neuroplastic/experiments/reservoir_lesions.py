@@ -58,7 +58,9 @@ class ReservoirLesionsConfig(ExperimentConfig):
     @classmethod
     def quick(cls) -> ReservoirLesionsConfig:
         """N = 200, 0.4-s trials, 2 seeds: every intervention runs, but nothing consolidates at this length."""
-        return cls(n=200, period=2000, train_trials=5, test_trials=2, seeds=2, lesion_during_trial=2)
+        return cls(
+            quick_variant=True, n=200, period=2000, train_trials=5, test_trials=2, seeds=2, lesion_during_trial=2
+        )
 
 
 def _motor_config(config: ReservoirLesionsConfig) -> ReservoirMotorConfig:

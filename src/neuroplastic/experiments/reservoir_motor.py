@@ -98,7 +98,9 @@ class ReservoirMotorConfig(ExperimentConfig):
     @classmethod
     def quick(cls) -> ReservoirMotorConfig:
         """Task 2 only (RMHL, SUPERTREX), N = 200, 0.4-s trials, 2 seeds: exercises every path in ≤ 2 minutes."""
-        return cls(presets=("pyle2019-task2",), n=200, period=2000, train_trials=5, test_trials=2, seeds=2)
+        return cls(
+            quick_variant=True, presets=("pyle2019-task2",), n=200, period=2000, train_trials=5, test_trials=2, seeds=2
+        )
 
 
 def build_readout(p: Preset, algorithm: Algorithm, seeds: list[int], **kwargs: Any) -> RLS | RMHL | Supertrex:

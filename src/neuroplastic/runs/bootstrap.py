@@ -73,6 +73,16 @@ def format_summary(s: Summary) -> str:
     return f"{s.mean:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}] (n={s.n})"
 
 
+def format_percent_interval(values: Any) -> str:
+    """A fraction's mean over seeds and its 95 % `t_interval` clipped to [0, 100] %: ``77.2% [70.1, 84.4]``.
+
+    Clipping at the bounds a fraction cannot pass never excludes its true mean, so the coverage is unchanged.
+    """
+    x = np.asarray(values, dtype=np.float64).ravel()
+    low, high = t_interval(x)
+    return f"{100 * x.mean():.1f}% [{100 * max(low, 0.0):.1f}, {100 * min(high, 1.0):.1f}]"
+
+
 def t_interval(values: Any, *, level: float = CI_LEVEL) -> tuple[float, float]:
     """Student-t interval of the mean, x̄ ± t_{n−1,(1+level)/2} s/√n (s: sample sd); NaN bounds when n = 1."""
     x = np.asarray(values, dtype=np.float64).ravel()

@@ -10,6 +10,12 @@ from typing import Any
 from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.runs.bootstrap import format_summary, summarize_sample
 
+QUICK_BANNER = (
+    "> **Quick variant** — a smoke test of the pipeline at a reduced size, not the paper's protocol. Its numbers "
+    "are not comparable with the published ones, so no reference numbers and no verdicts are shown; run without "
+    "`--quick` for the reproduction."
+)
+
 
 @dataclass
 class ReportEntry:
@@ -51,13 +57,19 @@ def seed_rows(experiment: Experiment, seed_results: list[dict[str, Any]]) -> lis
             ours = values[0]
         else:
             ours = f"{format_value(values[0])} (varies over {len(values)} seeds)"
-        rows.append(ReportRow(quantity, ours, first.reference, first.source))
+        rows.append(ReportRow(quantity, ours, first.reference, first.source, first.verdict))
     return rows
 
 
 def render_report(entries: list[ReportEntry], report_path: Path, *, title: str) -> str:
-    """The Markdown text of a report written at ``report_path`` (figure links are relative to it)."""
+    """The Markdown text of a report written at ``report_path`` (figure links are relative to it).
+
+    A report of quick variants (``results["quick"]``) opens with `QUICK_BANNER`, and their tables show our numbers
+    only: no reference column, no verdict rows.
+    """
     lines = [f"# {title}", ""]
+    if any(e.results and e.results.get("quick") for e in entries):
+        lines += [QUICK_BANNER, ""]
     by_paper: dict[str, list[ReportEntry]] = {}
     for entry in entries:
         by_paper.setdefault(entry.experiment.paper, []).append(entry)
@@ -86,8 +98,12 @@ def _render_entry(entry: ReportEntry, base: Path) -> list[str]:
         lines += [f"Over {len(entry.seed_results)} seeds: mean [95% Student-t interval of the mean] (n).", ""]
     else:
         rows = entry.experiment.summarize(entry.results)
-    lines += ["| quantity | ours | reference | source |", "|---|---|---|---|"]
-    lines += [f"| {r.quantity} | {format_value(r.ours)} | {format_value(r.reference)} | {r.source} |" for r in rows]
+    if entry.results.get("quick"):
+        lines += ["| quantity | ours (quick variant) |", "|---|---|"]
+        lines += [f"| {r.quantity} | {format_value(r.ours)} |" for r in rows if not r.verdict]
+    else:
+        lines += ["| quantity | ours | reference | source |", "|---|---|---|---|"]
+        lines += [f"| {r.quantity} | {format_value(r.ours)} | {format_value(r.reference)} | {r.source} |" for r in rows]
     lines.append("")
     for note in entry.results.get("notes", []) + entry.notes:
         lines.append(f"- {note}")

@@ -87,7 +87,12 @@ def run_experiment(
         except Exception as err:
             run_dir.record_error(f"{type(err).__name__}: {err}", traceback.format_exc())
             raise
-        results = {**results, "experiment": experiment.name, "wall_time_s": round(time.perf_counter() - start, 2)}
+        results = {
+            **results,
+            "experiment": experiment.name,
+            "quick": config.quick_variant,
+            "wall_time_s": round(time.perf_counter() - start, 2),
+        }
         run_dir.write_results(results)
         results = run_dir.read_results()  # JSON-safe from here on: NaN/inf stored as strings, tuples as lists
         _finish(experiment, run_dir, results, rewrite_report=True)
