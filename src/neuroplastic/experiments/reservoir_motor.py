@@ -337,11 +337,14 @@ def summarize(results: dict[str, Any]) -> list[ReportRow]:
         name, algorithm, inp = key.split("/")
         for protocol, s in c["summary"].items():
             n = len(c["seeds"])
-            ours = f"{s['median']:.4f} (mean {s['mean']:.4f} ± {s['sd']:.4f}, {s['satisfactory']}/{n} < 0.5)"
+            ours = f"{s['median']:.4f} (mean {s['mean']:.4f} ± sd {s['sd']:.4f}, {s['satisfactory']}/{n} < 0.5)"
             if inp == "none" and protocol == "authors":
-                reference, source = RESCI.get((name, algorithm)), "ReScience C 7(1) #11, 11 seeds"
+                reference, source = RESCI.get((name, algorithm)), "ReScience C 7(1) #11, mean ± sd over 11 seeds"
             elif inp == "clock" and protocol == "closed_loop":
-                reference, source = CLOSED_LOOP_CLOCK.get((name, algorithm)), "NumPy simulation, seed 1 (unverified)"
+                reference, source = (
+                    CLOSED_LOOP_CLOCK.get((name, algorithm)),
+                    "our separate NumPy simulation, one seed (not a published number)",
+                )
             else:
                 reference, source = None, ""
             what = f"{PROTOCOL_LABELS[protocol]}, input {inp}"
