@@ -22,7 +22,7 @@ from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_t
 from neuroplastic.feedback.errors import forward
 from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
 from neuroplastic.runs.bootstrap import t_interval
-from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.figures import close, interval_caption, new_figure
 from neuroplastic.runs.folder import RunDir
 
 FEEDBACKS = ("bp", "fa")
@@ -145,14 +145,14 @@ def _plot(config: FAOnlineConfig, rules: dict[str, Any], run_dir: RunDir) -> str
         mean = [100 * p["mean"] for p in r["curve"]]
         low = [100 * p["ci"][0] for p in r["curve"]]
         high = [100 * p["ci"][1] for p in r["curve"]]
-        ax.plot(xs, mean, marker="o", ms=3, label=_NAMES[feedback])
-        ax.fill_between(xs, low, high, alpha=0.2)
+        (line,) = ax.plot(xs, mean, marker="o", ms=3, label=_NAMES[feedback])
+        ax.fill_between(xs, low, high, alpha=0.2, color=line.get_color())
     ax.axhline(10, color="grey", ls=":", lw=1)
     ax.set_xscale("symlog", linthresh=100)
     ax.set_xlim(left=0)
     ax.set_xlabel("training samples seen (online, batch 1)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"mean and 95% t-interval over {config.seeds} seeds", fontsize=9)
+    ax.set_title(interval_caption([len(p["per_seed"]) for r in rules.values() for p in r["curve"]]), fontsize=9)
     ax.legend(fontsize=8)
     path = run_dir.save_figure(figure, "online_learning_curves")
     close(figure)

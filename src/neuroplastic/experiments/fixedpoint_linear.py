@@ -20,7 +20,7 @@ from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.fixedpoint import LinearTask, euclidean, linear_teacher_student, max_real_eig, reparam, reparam_exact
-from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.figures import close, distinct_colours, new_figure
 from neuroplastic.runs.folder import RunDir
 
 LinearRule = Literal["dw1", "dw2", "dw3"]
@@ -242,10 +242,10 @@ def _describe_best(best: dict[str, Any]) -> str:
 
 def _plot_curves(config: FixedPointLinearConfig, curves: dict[str, Any], run_dir: RunDir) -> str:
     figure, axes = new_figure(len(config.rules))
-    colours = np.linspace(0.15, 0.9, len(config.learning_rates))
+    colours = distinct_colours(len(config.learning_rates))
     for ax, rule in zip(axes, config.rules, strict=True):
-        for c, lr in zip(colours, config.learning_rates, strict=True):
-            ax.semilogy(curves[f"{rule}/{lr:g}"]["loss"], color=(c * 0.2, c * 0.5, c), label=f"η = {lr:g}")
+        for colour, lr in zip(colours, config.learning_rates, strict=True):
+            ax.semilogy(curves[f"{rule}/{lr:g}"]["loss"], color=colour, label=f"η = {lr:g}")
         ax.set_xlabel("step")
         ax.set_ylabel("J")
         ax.set_title(_NAMES[rule])

@@ -25,7 +25,7 @@ from neuroplastic.data import LabelledImages
 from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.fixedpoint import FixedPointRNN, apply_rule, max_real_eig, spectral_abscissa
-from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.figures import close, distinct_colours, new_figure
 from neuroplastic.runs.folder import RunDir
 
 DatasetName = Literal["mnist", "fashion_mnist"]
@@ -276,9 +276,9 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
 def _plot(config: FixedPointMNISTConfig, dataset: str, completed: dict[str, Any], run_dir: RunDir) -> str:
     figure, axes = new_figure(len(config.rules) + 1)
     for ax, rule in zip(axes, config.rules, strict=False):
-        for lr in config.rates(rule):
+        for colour, lr in zip(distinct_colours(len(config.rates(rule))), config.rates(rule), strict=True):
             run = completed[f"{dataset}/{rule}/{lr:g}"]
-            ax.plot(run["loss_curve"], lw=0.8, label=f"lr {lr:g}")
+            ax.plot(run["loss_curve"], lw=0.8, color=colour, label=f"lr {lr:g}")
         ax.set_ylim(0, 3)
         ax.set_xlabel("step")
         ax.set_ylabel("training-batch loss")

@@ -29,7 +29,16 @@ from neuroplastic.plasticity.pools import NATCOMM_POOL, SELF_LIMITING_SIGN
 from neuroplastic.plasticity.scales import term_scales
 from neuroplastic.plasticity.terms import TERMS
 from neuroplastic.runs.bootstrap import format_percent_interval, t_interval
-from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.figures import (
+    close,
+    distinct_colours,
+    integer_ticks,
+    interval_caption,
+    label_empty,
+    new_figure,
+    new_panels,
+    ticks_at,
+)
 from neuroplastic.runs.folder import RunDir
 
 DataChoice = Literal["emnist_balanced", "mnist_fashion"]
@@ -476,7 +485,10 @@ def _ordering(rules: dict[str, Any]) -> list[dict[str, Any]]:
 def _plot(config: MetaPlasticityConfig, results: dict[str, Any], run_dir: RunDir) -> list[str]:
     rules = results["rules"]
     paths = []
-    figure, axes = new_figure(len(rules), width=3.6)
+    columns = 3
+    figure, axes = new_panels(len(rules), max_columns=columns, width=4.2, height=3.6)
+    all_terms = list(dict.fromkeys(term for r in rules.values() for term in r["terms"]))
+    term_colour = dict(zip(all_terms, distinct_colours(len(all_terms)), strict=True))  # one colour per term
     for ax, (rule, r) in zip(axes, rules.items(), strict=True):
         trajectory = torch.tensor(r["theta_trajectory"]).mean(1)  # steps × R, mean over seeds
         title = NAMES[rule]
@@ -484,11 +496,13 @@ def _plot(config: MetaPlasticityConfig, results: dict[str, Any], run_dir: RunDir
             trajectory = trajectory * torch.tensor([r["scales"][t] for t in r["terms"]])
             title += ": s_r θ_r"
         for i, term in enumerate(r["terms"]):
-            ax.plot(trajectory[:, i], label=term, lw=1)
-        ax.set_title(title, fontsize=9)
+            ax.plot(trajectory[:, i], label=term, lw=1, color=term_colour[term])
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("meta-training step")
-        ax.legend(fontsize=5)
-    axes[0].set_ylabel("θ (mean over seeds)")
+        ax.legend(fontsize=7, ncols=2 if len(r["terms"]) > 5 else 1)
+    for ax in axes[::columns]:
+        ax.set_ylabel("θ (mean over seeds)")
+    figure.tight_layout()
     paths.append(run_dir.save_figure(figure, "theta_trajectories"))
     close(figure)
 
@@ -516,9 +530,17 @@ def _plot(config: MetaPlasticityConfig, results: dict[str, Any], run_dir: RunDir
     ax_depth.set_xlabel("weight layers")
     ax_shots.set_xlabel("shots K per class")
     ax_shots.set_xscale("log")
-    for ax in (ax_depth, ax_shots):
+    for ax, key in ((ax_depth, "depth"), (ax_shots, "shots")):
+        swept = [int(k) for sweep in results["sweeps"].values() for k in sweep[key]]
+        seeds = [len(v["per_seed"]) for sweep in results["sweeps"].values() for v in sweep[key].values()]
         ax.set_ylabel("meta-test accuracy (%)")
-        ax.axhline(100 / config.n_way, color="grey", ls=":", lw=1)
+        if swept:
+            ticks_at(ax, swept)
+            ax.set_title(interval_caption(seeds), fontsize=9)
+            ax.axhline(100 / config.n_way, color="grey", ls=":", lw=1)
+        else:
+            field = "sweep_rules" if not results["sweeps"] else {"depth": "depths", "shots": "shots"}[key]
+            label_empty(ax, f"not swept: the config's {field} is empty")
     if results["sweeps"]:
         ax_depth.legend(fontsize=7)
     paths.append(run_dir.save_figure(figure, "accuracy_vs_depth_and_shots"))
@@ -529,6 +551,7 @@ def _plot(config: MetaPlasticityConfig, results: dict[str, Any], run_dir: RunDir
         layers = range(1, len(r["alignment"]) + 1)
         ax.plot(layers, r["alignment"], marker="o", ms=3, label=NAMES[rule])
     ax.axhline(90, color="grey", ls=":", lw=1)
+    integer_ticks(ax)
     ax.set_xlabel("layer ℓ (hidden)")
     ax.set_ylabel("α_ℓ: angle FA error vs backprop error (°)")
     ax.legend(fontsize=7)

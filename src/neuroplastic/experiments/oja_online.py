@@ -28,7 +28,14 @@ from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_t
 from neuroplastic.feedback.errors import forward
 from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
 from neuroplastic.runs.bootstrap import format_percent_interval
-from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.figures import (
+    close,
+    distinct_colours,
+    interval_caption,
+    new_figure,
+    seed_error_bar,
+    ticks_at,
+)
 from neuroplastic.runs.folder import RunDir
 
 DatasetName = Literal["mnist", "fashion_mnist"]
@@ -323,16 +330,20 @@ def _plot(config: OjaOnlineConfig, results: dict[str, Any], run_dir: RunDir) -> 
         ("init", "init scale g (× Xavier)", list(config.init_scales)),
     ):
         figure, (ax,) = new_figure(1, width=5.0)
-        for method in METHODS:
-            points = [results[key][k][method] for k in results[key]]
-            mean = [100 * p["mean"] for p in points]
-            sd = [100 * p["sd"] for p in points]
-            ax.errorbar(xs, mean, yerr=sd, marker="o", ms=3, capsize=2, label=_NAMES[method])
+        seeds = []
+        for method, colour in zip(METHODS, distinct_colours(len(METHODS)), strict=True):
+            accuracies = [[100 * r["accuracy"] for r in results[key][k][method]["runs"]] for k in results[key]]
+            bars = [seed_error_bar(a) for a in accuracies]
+            seeds += [len(a) for a in accuracies]
+            mean, half = [b[0] for b in bars], [b[1] for b in bars]
+            ax.errorbar(xs, mean, yerr=half, marker="o", ms=3, capsize=2, color=colour, label=_NAMES[method])
         if key == "init":
             ax.set_xscale("log")
+        ticks_at(ax, xs)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test accuracy (%)")
-        ax.set_title(f"{_LABELS[config.datasets[0]]}, {config.sweep_samples} online samples")
+        title = f"{_LABELS[config.datasets[0]]}, {config.sweep_samples} online samples\n{interval_caption(seeds)}"
+        ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7)
         paths.append(run_dir.save_figure(figure, f"accuracy_vs_{key}"))
         close(figure)

@@ -27,7 +27,7 @@ from neuroplastic.experiments.pc_shared import (
     train_step,
 )
 from neuroplastic.runs.bootstrap import format_percent_interval
-from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.figures import close, interval_caption, new_figure, seed_error_bar
 from neuroplastic.runs.folder import RunDir
 
 TrainNetwork = Literal["mnist_cnn", "mlp"]
@@ -170,14 +170,17 @@ def _plot(config: PCTrainConfig, results: dict[str, Any], run_dir: RunDir) -> st
     modes = list(config.settings())
     width = 0.8 / len(modes)
     for ax, dataset in zip(axes, config.datasets, strict=True):
+        seeds = []
         for i, mode in enumerate(modes):
-            means = [100 * results[net][dataset][mode]["mean"] for net in config.networks]
-            sds = [100 * results[net][dataset][mode]["sd"] for net in config.networks]
+            accuracies = [[100 * a for a in results[net][dataset][mode]["test_accuracy"]] for net in config.networks]
+            bars = [seed_error_bar(a) for a in accuracies]
+            seeds += [len(a) for a in accuracies]
             positions = [j + (i - (len(modes) - 1) / 2) * width for j in range(len(config.networks))]
-            ax.bar(positions, means, width, yerr=sds, label=config.settings()[mode].label, capsize=3)
+            means, halves = [b[0] for b in bars], [b[1] for b in bars]
+            ax.bar(positions, means, width, yerr=halves, label=config.settings()[mode].label, capsize=3)
         ax.set_xticks(range(len(config.networks)), [_TITLE[net] for net in config.networks], fontsize=8)
         ax.set_ylabel("test accuracy (%)")
-        ax.set_title(_TITLE[dataset])
+        ax.set_title(f"{_TITLE[dataset]}\n{interval_caption(seeds)}", fontsize=9)
         ax.set_ylim(bottom=max(0, min(ax.get_ylim()[1] - 40, 60)))
     axes[0].legend(fontsize=7)
     path = run_dir.save_figure(figure, "test_accuracy")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.experiments.reservoir_motor import ReservoirMotorConfig, summary_stats, train_and_test
 from neuroplastic.reservoir import Simulation, Switches
-from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.figures import close, label_empty, new_figure
 from neuroplastic.runs.folder import RunDir
 
 PROTOCOL = {"authors": "authors' protocol", "closed_loop": "closed loop"}
@@ -211,6 +211,8 @@ def _plot(done: dict[str, Any], run_dir: RunDir) -> str:
     axes[1].set_xlabel("training time (s)")
     axes[1].set_ylabel("‖W₁‖ (mastery pathway), mean over seeds")
     axes[0].legend(fontsize=7)
+    if not axes[1].has_data():
+        label_empty(axes[1], "no condition recorded ‖W₁‖ (only SUPERTREX has a mastery pathway)")
     path = run_dir.save_figure(figure, "lesions")
     close(figure)
     return path

@@ -29,7 +29,7 @@ from neuroplastic.reservoir import (
     Supertrex,
     preset,
 )
-from neuroplastic.runs.figures import close, new_figure
+from neuroplastic.runs.figures import close, label_empty, new_figure
 from neuroplastic.runs.folder import RunDir
 
 Algorithm = Literal["force", "rmhl", "supertrex"]
@@ -278,6 +278,12 @@ def _panel_keys(done: dict[str, Any]) -> list[str]:
     return [k for k in done if k.endswith("/none")] or list(done)
 
 
+def _panel_title(key: str) -> str:
+    """``pyle2019-task2/supertrex/none`` → ``Task 2 (2-joint arm)`` over ``SUPERTREX`` (``, clock input`` if any)."""
+    preset_name, algorithm, inp = key.split("/")
+    return f"{TASK_LABELS[preset_name]}\n{LABELS[algorithm]}" + ("" if inp == "none" else f", {inp} input")
+
+
 def _plot_trajectories(done: dict[str, Any], run_dir: RunDir) -> str:
     keys = _panel_keys(done)
     figure, axes = new_figure(len(keys), width=3.6, height=3.4)
@@ -288,8 +294,9 @@ def _plot_trajectories(done: dict[str, Any], run_dir: RunDir) -> str:
         for name, style in (("hand_authors", "C0-"), ("hand_closed_loop", "C3-")):
             path = torch.tensor(c[name])
             ax.plot(path[:, 0], path[:, 1], style, lw=0.8, label=name.removeprefix("hand_").replace("_", " "))
-        preset_name, algorithm, _ = key.split("/")
-        ax.set_title(f"{TASK_LABELS[preset_name].split(' (')[0]} {LABELS[algorithm]}", fontsize=9)
+        ax.set_title(_panel_title(key), fontsize=8)
+        ax.set_xlabel("pen x")
+        ax.set_ylabel("pen y")
         ax.set_aspect("equal", "datalim")
     axes[0].legend(fontsize=7)
     path = run_dir.save_figure(figure, "trajectories")
@@ -323,8 +330,12 @@ def _plot_norms(done: dict[str, Any], run_dir: RunDir) -> str:
             label = {"W1": "‖W₁‖ mastery", "W2": "‖W₂‖ exploratory"}.get(name, f"‖{name}‖")
             ax.plot(c["norm_time_s"], values, label=label)
         ax.set_xlabel("training time (s)")
-        ax.set_title(key, fontsize=8)
-        ax.legend(fontsize=7)
+        ax.set_ylabel("Frobenius norm, mean over seeds")
+        ax.set_title(_panel_title(key), fontsize=8)
+        if c["norms"]:
+            ax.legend(fontsize=7)
+        else:
+            label_empty(ax, "no readout weight norms were recorded for this condition")
     path = run_dir.save_figure(figure, "weight_norms")
     close(figure)
     return path
