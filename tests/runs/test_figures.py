@@ -143,11 +143,14 @@ def test_new_panels_wraps_six_panels_into_two_rows_of_three():
 
 def test_seed_error_bar_is_the_t_interval_half_width_not_the_sd():
     values = [0.91, 0.87, 0.95, 0.89, 0.93]
-    mean, half = seed_error_bar(values)
+    mean, below, above = seed_error_bar(values)
     assert mean == pytest.approx(np.mean(values))
-    assert half == pytest.approx(t_half_width(values), rel=1e-9)
-    assert half != pytest.approx(np.std(values, ddof=1))
-    assert math.isnan(seed_error_bar([0.9])[1])
+    assert below == pytest.approx(t_half_width(values), rel=1e-9) and above == pytest.approx(below, rel=1e-9)
+    assert below != pytest.approx(np.std(values, ddof=1))
+    assert all(math.isnan(v) for v in seed_error_bar([0.9])[1:])
+    wide = [40.0, 95.0]  # two seeds: t = 12.7, the interval passes 0 and 100
+    mean, below, above = seed_error_bar(wide, bounds=(0, 100))
+    assert (mean - below, mean + above) == (0.0, 100.0)
 
 
 def test_interval_caption_says_which_interval_and_how_many_seeds():

@@ -333,15 +333,16 @@ def _plot(config: OjaOnlineConfig, results: dict[str, Any], run_dir: RunDir) -> 
         seeds = []
         for method, colour in zip(METHODS, distinct_colours(len(METHODS)), strict=True):
             accuracies = [[100 * r["accuracy"] for r in results[key][k][method]["runs"]] for k in results[key]]
-            bars = [seed_error_bar(a) for a in accuracies]
+            bars = [seed_error_bar(a, bounds=(0, 100)) for a in accuracies]
             seeds += [len(a) for a in accuracies]
-            mean, half = [b[0] for b in bars], [b[1] for b in bars]
-            ax.errorbar(xs, mean, yerr=half, marker="o", ms=3, capsize=2, color=colour, label=_NAMES[method])
+            mean, error = [b[0] for b in bars], [[b[1] for b in bars], [b[2] for b in bars]]
+            ax.errorbar(xs, mean, yerr=error, marker="o", ms=3, capsize=2, color=colour, label=_NAMES[method])
         if key == "init":
             ax.set_xscale("log")
         ticks_at(ax, xs)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test accuracy (%)")
+        ax.set_ylim(0, 100)
         title = f"{_LABELS[config.datasets[0]]}, {config.sweep_samples} online samples\n{interval_caption(seeds)}"
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7)

@@ -173,11 +173,11 @@ def _plot(config: PCTrainConfig, results: dict[str, Any], run_dir: RunDir) -> st
         seeds = []
         for i, mode in enumerate(modes):
             accuracies = [[100 * a for a in results[net][dataset][mode]["test_accuracy"]] for net in config.networks]
-            bars = [seed_error_bar(a) for a in accuracies]
+            bars = [seed_error_bar(a, bounds=(0, 100)) for a in accuracies]
             seeds += [len(a) for a in accuracies]
             positions = [j + (i - (len(modes) - 1) / 2) * width for j in range(len(config.networks))]
-            means, halves = [b[0] for b in bars], [b[1] for b in bars]
-            ax.bar(positions, means, width, yerr=halves, label=config.settings()[mode].label, capsize=3)
+            means, errors = [b[0] for b in bars], [[b[1] for b in bars], [b[2] for b in bars]]
+            ax.bar(positions, means, width, yerr=errors, label=config.settings()[mode].label, capsize=3)
         ax.set_xticks(range(len(config.networks)), [_TITLE[net] for net in config.networks], fontsize=8)
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{_TITLE[dataset]}\n{interval_caption(seeds)}", fontsize=9)

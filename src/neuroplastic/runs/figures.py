@@ -113,14 +113,20 @@ def label_empty(ax: Axes, why: str, *, line_width: int = 30) -> Text:
     return ax.text(0.5, 0.5, wrapped, transform=ax.transAxes, ha="center", va="center", fontsize=8, color="0.35")
 
 
-def seed_error_bar(values: Sequence[float] | Any) -> tuple[float, float]:
-    """``(mean, half-width)`` of the 95% Student-t interval of the mean over seeds, t_{n−1} · sd/√n.
+def seed_error_bar(
+    values: Sequence[float] | Any, bounds: tuple[float, float] | None = None
+) -> tuple[float, float, float]:
+    """``(mean, below, above)``: the 95% Student-t interval of the mean over seeds, t_{n−1} · sd/√n each side.
 
-    The half-width is NaN for a single seed (no interval: matplotlib then draws no bar).
+    ``bounds`` clips the interval to the range the quantity cannot leave (an accuracy's [0, 100] %): that never
+    excludes the true mean. Both lengths are NaN for a single seed (no interval: matplotlib then draws no bar).
     """
     x = np.asarray(values, dtype=np.float64).ravel()
     low, high = t_interval(x)
-    return float(x.mean()), (high - low) / 2
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    mean = float(x.mean())
+    return mean, mean - low, high - mean
 
 
 def interval_caption(seeds: int | Sequence[int]) -> str:
