@@ -125,7 +125,9 @@ def _add_sweep_parsers(commands) -> None:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="the fast variant (≤ 2 minutes on a 2-core CPU)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a quick variant: a smoke test at reduced size, not the paper's protocol"
+    )
     parser.add_argument("--device", default=None, help="cpu (default) or cuda")
 
 

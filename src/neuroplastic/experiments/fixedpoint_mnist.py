@@ -249,9 +249,10 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
         f" residual ‖r − f(W r + U x)‖ ≤ {config.tol:g} (at most {config.max_iter} iterations)"
         + (" — the prior code's 500 Euler steps at dt/τ = 0.01." if config.solver == "paper" else ".")
         + " Updates are computed on the training batch; test accuracy is over the whole [0, 1]-scaled test set.",
-        "Our numbers differ from the prior code's stored ones by construction: it computed updates on test batches,"
-        " solved with 500 unconverged Euler steps and drew an unseeded readout; its final test metric used raw"
-        " 0–255 pixels (chance level) and is ignored.",
+        "The prior code's stored numbers differ from ours in how they were made: it computed updates on test"
+        " batches, solved with 500 unconverged Euler steps, took its gains as 1 − r² at that state and drew an"
+        " unseeded readout; its final test metric used raw 0–255 pixels (chance level) and is ignored. Its 500"
+        " Euler steps (solver=paper) do not explain the ΔW1 gap: they lower our ΔW1 further.",
         "Loss spikes: steps whose training-batch loss exceeds the median of the previous 10 by more than"
         f" {config.spike_threshold:g} nats. Max abscissa: the largest per-sample max Re λ(−I + G_i W) on"
         f" {config.diag_samples} probe samples every {config.diag_every} steps (≥ 0: an unstable fixed point).",

@@ -602,8 +602,8 @@ def _notes(config: MetaPlasticityConfig, results: dict[str, Any]) -> list[str]:
         " meta-gradients are noisy, and θ wanders by about Adam's step per episode);"
         " accuracy is the query accuracy after the online pass, mean over seeds with a 95% Student-t interval."
         " Meta-accuracy is the query accuracy of the meta-training episodes over the last fifth of meta-training.",
-        f"The pool rule uses the terms {list(config.pool)} (the paper does not list its ten; see the guide) with L1"
-        f" λ = {config.l1:g} on "
+        f"The pool rule uses the terms {list(config.pool)} (our reading: the paper lists neither its ten terms"
+        f" nor λ) with L1 λ = {config.l1:g} on "
         + ("scale-free coefficients θ̃_r = s_r θ_r, s_r = ‖F^r‖/‖F⁰‖;" if config.scale_free else "θ;")
         + " a term survives when its share of ΔW, |θ_r| s_r / θ₀ (θ averaged over the last fifth of meta-training),"
         f" exceeds {config.survival:g}."
