@@ -57,7 +57,7 @@ RESCI = {
     ("pyle2019-task3", "supertrex"): "0.881 ± 0.224 (5/11)",
     ("resci2021-task3", "supertrex"): "0.140 ± 0.071 (10/11), median 0.067",
 }
-# A separate NumPy simulation from the paper's equations (seed 1; unpublished, unverified):
+# Our own separate NumPy simulation of the paper's equations (seed 1; not a published number):
 # closed-loop deviation with a clock input.
 CLOSED_LOOP_CLOCK = {
     ("pyle2019-task1", "force"): "0.0030",
@@ -256,8 +256,8 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
         "FORCE is not applicable to Tasks 2–3 (it needs target joint angles, i.e. inverse kinematics).",
         "Deviation = mean of D(t) over the test trials, D = √(squared hand error low-passed with 2·10⁻⁴ per step); "
         "'satisfactory' = deviation < 0.5 (ReScience). References: ReScience C 7(1) #11 (original scripts, authors' "
-        "protocol); closed-loop-with-clock references are a separate single-seed NumPy simulation"
-        " (unpublished, unverified).",
+        "protocol); closed-loop-with-clock references are our own separate NumPy simulation of the paper's equations,"
+        " one seed (not a published number).",
     ]
     if any(name.endswith("task3") for name in config.presets):
         notes.append(
