@@ -74,17 +74,20 @@ def format_summary(s: Summary) -> str:
 
 
 def format_percent_interval(values: Any) -> str:
-    """A fraction's mean over seeds and its 95 % `t_interval` clipped to [0, 100] %: ``77.2% [70.1, 84.4]``.
-
-    Clipping at the bounds a fraction cannot pass never excludes its true mean, so the coverage is unchanged.
-    """
+    """A fraction's mean over seeds and its 95 % `t_interval` clipped to [0, 100] %: ``77.2% [70.1, 84.4]``."""
     x = np.asarray(values, dtype=np.float64).ravel()
-    low, high = t_interval(x)
-    return f"{100 * x.mean():.1f}% [{100 * max(low, 0.0):.1f}, {100 * min(high, 1.0):.1f}]"
+    low, high = t_interval(x, bounds=(0.0, 1.0))
+    return f"{100 * x.mean():.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
 
 
-def t_interval(values: Any, *, level: float = CI_LEVEL) -> tuple[float, float]:
-    """Student-t interval of the mean, x̄ ± t_{n−1,(1+level)/2} s/√n (s: sample sd); NaN bounds when n = 1."""
+def t_interval(
+    values: Any, *, level: float = CI_LEVEL, bounds: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """Student-t interval of the mean, x̄ ± t_{n−1,(1+level)/2} s/√n (s: sample sd); NaN bounds when n = 1.
+
+    ``bounds`` clips the interval to the range the quantity cannot leave (a fraction's [0, 1]): that never excludes
+    the true mean, so the coverage is unchanged.
+    """
     x = np.asarray(values, dtype=np.float64).ravel()
     if x.size == 0:
         raise ValueError("t_interval needs at least one value")
@@ -93,7 +96,8 @@ def t_interval(values: Any, *, level: float = CI_LEVEL) -> tuple[float, float]:
     if x.size == 1:
         return math.nan, math.nan
     half = t_quantile((1 + level) / 2, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
-    return float(x.mean()) - half, float(x.mean()) + half
+    low, high = float(x.mean()) - half, float(x.mean()) + half
+    return (low, high) if bounds is None else (max(low, bounds[0]), min(high, bounds[1]))
 
 
 def t_quantile(p: float, df: int) -> float:

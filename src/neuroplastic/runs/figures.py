@@ -118,13 +118,11 @@ def seed_error_bar(
 ) -> tuple[float, float, float]:
     """``(mean, below, above)``: the 95% Student-t interval of the mean over seeds, t_{n−1} · sd/√n each side.
 
-    ``bounds`` clips the interval to the range the quantity cannot leave (an accuracy's [0, 100] %): that never
-    excludes the true mean. Both lengths are NaN for a single seed (no interval: matplotlib then draws no bar).
+    ``bounds`` clips the interval as `t_interval` does (an accuracy's [0, 100] %). Both lengths are NaN for a
+    single seed (no interval: matplotlib then draws no bar).
     """
     x = np.asarray(values, dtype=np.float64).ravel()
-    low, high = t_interval(x)
-    if bounds is not None:
-        low, high = max(low, bounds[0]), min(high, bounds[1])
+    low, high = t_interval(x, bounds=bounds)
     mean = float(x.mean())
     return mean, mean - low, high - mean
 
