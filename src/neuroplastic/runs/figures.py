@@ -39,11 +39,8 @@ def _style(ax: Axes) -> None:
 
 
 def new_figure(ncols: int = 1, *, width: float = 4.5, height: float = 3.4) -> tuple[Figure, list[Axes]]:
-    """A figure with ``ncols`` side-by-side axes; returns ``(figure, axes_list)``."""
-    figure, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
-    for ax in axes[0]:
-        _style(ax)
-    return figure, list(axes[0])
+    """A figure with ``ncols`` side-by-side axes (one row of `new_panels`); returns ``(figure, axes_list)``."""
+    return new_panels(ncols, max_columns=ncols, width=width, height=height)
 
 
 def new_panels(
