@@ -27,20 +27,26 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path``.
-
-    An `OSError` that names no file (a full disk, say) is raised again naming ``path``.
-    """
+@contextmanager
+def naming_file(path: str | Path) -> Iterator[None]:
+    """Raise an `OSError` of the block that names no file (a full disk, say) again, naming ``path``."""
     try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield
     except OSError as err:
         if err.filename is not None or err.errno is None:
             raise
         raise OSError(err.errno, err.strerror, str(path)) from err
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path``.
+
+    An `OSError` that names no file is raised again naming ``path`` (`naming_file`).
+    """
+    with naming_file(path), atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
     return Path(path)
 
 

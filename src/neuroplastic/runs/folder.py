@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 import yaml
 
-from neuroplastic.core.atomic import atomic_write, atomic_write_bytes, atomic_write_json, atomic_write_text
+from neuroplastic.core.atomic import (
+    atomic_write,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    naming_file,
+)
 from neuroplastic.runs.claim import claim_folder, hold_lock
 from neuroplastic.runs.config import config_to_dict
 from neuroplastic.runs.environment import environment
@@ -116,11 +122,8 @@ class RunDir:
     def log(self, **record: Any) -> None:
         """Append one metrics record (a line of JSON) to ``metrics.jsonl``."""
         line = json.dumps(_jsonable(record), allow_nan=False)
-        try:
-            with self.metrics_file.open("a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
-        except OSError as err:
-            raise OSError(err.errno, err.strerror, str(self.metrics_file)) from err
+        with naming_file(self.metrics_file), self.metrics_file.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
 
     def metrics(self) -> list[dict[str, Any]]:
         """All complete metrics records; a trailing partial line (from a killed run) is ignored."""
