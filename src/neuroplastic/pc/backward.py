@@ -11,7 +11,7 @@ from torch import nn
 
 from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.pc.exact import exact_errors
-from neuroplastic.pc.feedforward import LossFn, check_finite_pass, feedforward
+from neuroplastic.pc.feedforward import LossFn, all_finite, check_finite_pass, feedforward
 from neuroplastic.pc.fixed_pred import fixed_pred_errors
 from neuroplastic.pc.grads import all_parameters, backprop_grads, compare, grads_from_errors, write_grads
 from neuroplastic.pc.layers import PCLayers, frozen_buffers
@@ -182,6 +182,8 @@ def _check_energy(energy: torch.Tensor, eta: float, incremental: bool) -> None:
 
 def _check_update(grads: list[list[torch.Tensor | None]], mode: str, eta: float) -> None:
     """A non-finite update from a finite feedforward pass: the fixed_pred recursion diverged (or overflowed)."""
+    if all_finite([g for group in grads for g in group if g is not None]):
+        return
     for l, group in enumerate(grads, start=1):
         if any(g is not None and not bool(torch.isfinite(g).all()) for g in group):
             cause = (
