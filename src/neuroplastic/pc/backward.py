@@ -1,4 +1,4 @@
-"""``pc_backward``: predictive-coding inference for any ``nn.Sequential``, writing the update into ``.grad``."""
+"""``pc_backward``: predictive-coding inference for any ``nn.Sequential`` or traceable model, writing ``.grad``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from torch import nn
 from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.pc.exact import exact_errors
 from neuroplastic.pc.feedforward import LossFn, all_finite, check_finite_pass, feedforward
-from neuroplastic.pc.fixed_pred import fixed_pred_errors
+from neuroplastic.pc.fixed_pred import STORAGES, Storage, fixed_pred_errors
+from neuroplastic.pc.graph import LayerSpec, trace_layers
 from neuroplastic.pc.grads import all_parameters, backprop_grads, compare, grads_from_errors, write_grads
 from neuroplastic.pc.layers import PCLayers, frozen_buffers
 from neuroplastic.pc.result import PCResult
@@ -20,10 +21,21 @@ from neuroplastic.pc.strict import strict_inference
 
 Mode = Literal["strict", "fixed_pred", "exact"]
 MODES = ("strict", "fixed_pred", "exact")
+GradAt = Literal["beliefs", "vhat"]
+GRAD_AT = ("beliefs", "vhat")
+
+
+def pc_layers(model: nn.Module, layers: LayerSpec | None = None) -> PCLayers:
+    """The PC layers of ``model``: the children of a plain ``nn.Sequential``, else (or with ``layers``) traced."""
+    if layers is None and isinstance(model, nn.Sequential) and type(model).forward is nn.Sequential.forward:
+        return PCLayers.sequential(model)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"predictive coding needs an nn.Module (or PCLayers), got {type(model).__name__}")
+    return trace_layers(model, layers)
 
 
 def pc_backward(
-    model: nn.Sequential,
+    model: nn.Module | PCLayers,
     loss_fn: LossFn,
     x: torch.Tensor,
     y: torch.Tensor,
@@ -36,6 +48,9 @@ def pc_backward(
     accumulate: bool = False,
     incremental: torch.optim.Optimizer | None = None,
     compare_with_backprop: bool = False,
+    layers: LayerSpec | None = None,
+    strict_grad_at: GradAt = "beliefs",
+    storage: Storage = "offsets",
 ) -> PCResult:
     """Run predictive-coding inference on ``model`` for one batch and write the PC update into ``.grad``.
 
@@ -49,21 +64,36 @@ def pc_backward(
       P[Binomial(n−1, η) ≥ L−l].
     - ``"exact"``: ε_l = ∂ℒ/∂v̂_l; the update equals ``loss.backward()``.
 
-    ``n`` defaults to L (the number of children). ``v_init`` gives initial beliefs indexed like ``result.v``
-    (entries 0 and L ignored; e.g. a previous result's ``v``). ``accumulate`` adds to ``.grad`` instead of
-    overwriting it; parameters that get no update keep their ``.grad``. ``incremental`` (strict only) is an
-    optimiser stepped at every inference step (incremental PC). BatchNorm statistics are updated once, by the
-    feedforward pass, and dropout masks are fixed for the whole inference.
+    The model: an ``nn.Sequential`` is a chain, each child one PC layer (a nested Sequential groups several ops
+    into one layer). Any other module, or a Sequential given ``layers``, is traced with ``torch.fx``
+    (:func:`~neuroplastic.pc.graph.trace_layers`): the PC layers are the submodules ``layers`` names (qualified
+    names, or module types; default: every leaf module with parameters), beliefs sit at their outputs, and the
+    error of a belief read by several layers sums what each sends back. A :class:`PCLayers` from
+    :func:`~neuroplastic.pc.graph.trace_layers` can be passed instead of the model to trace once.
+
+    ``n`` defaults to the longest chain of PC layers from input to output (L for a Sequential). ``v_init`` gives
+    initial beliefs indexed like ``result.v`` (entries 0 and L ignored; e.g. a previous result's ``v``).
+    ``accumulate`` adds to ``.grad`` instead of overwriting it; parameters that get no update keep their
+    ``.grad``. ``incremental`` (strict only) is an optimiser stepped at every inference step (incremental PC).
+    BatchNorm statistics are updated once, by the feedforward pass, and dropout masks are fixed for the whole
+    inference.
+
+    Compatibility options, to reproduce the prior code's figures (never needed otherwise):
+    ``strict_grad_at="vhat"`` (strict) takes the update with the final errors but at the feedforward values,
+    dθ_l = (∂f_l(v̂)/∂θ_l)ᵀ ε_l, as the paper's 2021 figure notebooks did; ``storage="absolute"`` (fixed_pred)
+    holds beliefs as absolute values and errors as their differences v̂ − v, as Torch2PC does, which cancels in
+    float32 once the errors are small.
     """
-    layers = PCLayers(model)
+    layers = model if isinstance(model, PCLayers) else pc_layers(model, layers)
     depth = layers.depth
-    n = depth if n is None else n
-    _check_arguments(mode, eta, n, output_precision, incremental, v_init)
-    ff = feedforward(layers, loss_fn, x, y, graph=mode != "strict")
+    n = layers.longest_chain if n is None else n
+    _check_arguments(mode, eta, n, output_precision, incremental, v_init, strict_grad_at, storage)
+    grads_at_vhat = mode == "strict" and strict_grad_at == "vhat"
+    ff = feedforward(layers, loss_fn, x, y, graph=mode != "strict" or grads_at_vhat)
     check_finite_pass(layers, ff)
     vhat = ff.vhat()
     params = all_parameters(layers)
-    with frozen_buffers(model):
+    with frozen_buffers(layers.model):
         initial = _initial_offsets(v_init, vhat, depth)
         energy = None
         if mode == "strict":
@@ -79,16 +109,19 @@ def pc_backward(
                 n=n,
                 gamma=output_precision,
                 optimizer=incremental,
+                grads_at_beliefs=not grads_at_vhat,
             )
             _check_energy(state.energy, eta, incremental is not None)
             v, eps, grads, energy = state.v, state.eps, state.grads, state.energy
+            if grads_at_vhat:
+                grads = grads_from_errors(ff, params, eps)
         else:
             if mode == "exact":
                 eps = exact_errors(ff, depth)
                 beliefs_eps = eps
             else:
                 start = [None if o is None else -o for o in initial]
-                eps, beliefs_eps = fixed_pred_errors(ff, depth, eta=eta, n=n, initial=start)
+                eps, beliefs_eps = fixed_pred_errors(ff, eta=eta, n=n, initial=start, storage=storage)
             grads = grads_from_errors(ff, params, eps)
             _check_update(grads, mode, eta)
             v = [vhat[0]] + [vhat[l] - e if e is not None else vhat[l] for l, e in enumerate(beliefs_eps) if l > 0]
@@ -111,12 +144,23 @@ def pc_backward(
         steps=n if mode != "exact" else 0,
         energy=energy,
         comparison=comparison,
+        names=layers.names,
     )
 
 
-def _check_arguments(mode, eta, n, output_precision, incremental, v_init) -> None:
+def _check_arguments(mode, eta, n, output_precision, incremental, v_init, strict_grad_at, storage) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if strict_grad_at not in GRAD_AT:
+        raise ValueError(f"strict_grad_at must be one of {GRAD_AT}, got {strict_grad_at!r}")
+    if strict_grad_at != "beliefs" and mode != "strict":
+        raise ValueError(f"strict_grad_at={strict_grad_at!r} applies to mode='strict' only, not {mode!r}")
+    if strict_grad_at != "beliefs" and incremental is not None:
+        raise ValueError("strict_grad_at='vhat' cannot be combined with incremental PC (updates at every step)")
+    if storage not in STORAGES:
+        raise ValueError(f"storage must be one of {STORAGES}, got {storage!r}")
+    if storage != "offsets" and mode != "fixed_pred":
+        raise ValueError(f"storage={storage!r} applies to mode='fixed_pred' only, not {mode!r}")
     if not eta > 0:
         raise ValueError(f"eta must be > 0, got {eta}")
     if not isinstance(n, int) or n < 1:
@@ -197,8 +241,13 @@ def _check_update(grads: list[list[torch.Tensor | None]], mode: str, eta: float)
             )
 
 
-def first_energy_rise(energy: torch.Tensor) -> int | None:
-    """The first inference step after which F rose beyond rounding (``energy[i] > energy[i-1]``), or ``None``."""
-    tolerance = 64 * torch.finfo(energy.dtype).eps
-    rises = (energy[1:] > energy[:-1] + tolerance * energy[:-1].abs().clamp(min=1)).nonzero()
+def first_energy_rise(energy: torch.Tensor, rtol: float = 1e-6) -> int | None:
+    """The first inference step after which F rose by more than ``rtol``·|F^(0)| (or rounding), or ``None``.
+
+    Gradient descent on F with a small η does not raise F where F is smooth; at the kinks of ReLU or max-pooling
+    a converged inference can rise by rounding-sized amounts (≈ 1e-9 of F^(0)), which are not a divergence.
+    """
+    rounding = 64 * torch.finfo(energy.dtype).eps * energy[:-1].abs().clamp(min=1)
+    tolerance = torch.maximum(rtol * energy[0].abs(), rounding)
+    rises = (energy[1:] > energy[:-1] + tolerance).nonzero()
     return int(rises[0]) + 1 if len(rises) else None

@@ -1,4 +1,4 @@
-"""The feedforward pass v̂_l = f_l(v̂_{l-1}) with one autograd graph per layer (input detached)."""
+"""The feedforward pass v̂_l = f_l(v̂ of its inputs) with one autograd graph per layer (inputs detached)."""
 
 from __future__ import annotations
 
@@ -15,44 +15,48 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 @dataclass
 class Feedforward:
-    """Layer inputs u_l (= v̂_{l-1}, detached leaves) and outputs v̂_l with their per-layer graphs.
+    """Detached feedforward values and each layer's output with its own graph.
 
-    ``pullback(l, e)`` is the vector–Jacobian product J_l(v̂_{l-1})ᵀ e through layer l's recorded graph, so
-    the Jacobians at v̂ are reused by every inference step without recomputing the forward pass.
+    ``beliefs[j]`` is v̂_j as a detached leaf (``beliefs[0]`` = x; requiring grad when graphs are recorded),
+    ``outputs[l-1]`` is f_l applied to the leaves of its inputs. ``pullback(l, e)`` is the vector–Jacobian
+    product J_l(v̂)ᵀ e through layer l's recorded graph, one term per belief it reads, so the Jacobians at v̂ are
+    reused by every inference step without recomputing the forward pass.
     """
 
-    inputs: list[torch.Tensor]
+    layers: PCLayers
+    beliefs: list[torch.Tensor]
     outputs: list[torch.Tensor]
     loss: torch.Tensor
     dloss_dyhat: torch.Tensor
 
-    def pullback(self, l: int, e: torch.Tensor) -> torch.Tensor:
-        """J_l(v̂_{l-1})ᵀ e for layer l ≥ 2 (1-based)."""
-        (grad,) = torch.autograd.grad(self.outputs[l - 1], self.inputs[l - 1], e, retain_graph=True)
-        return grad
+    def pullback(self, l: int, e: torch.Tensor) -> dict[int, torch.Tensor]:
+        """{j: [J_l(v̂)ᵀ e]_j} for every belief j ≥ 1 that layer l reads."""
+        read = [j for j in self.layers.inputs[l] if j > 0]
+        if not read:
+            return {}
+        grads = torch.autograd.grad(self.outputs[l - 1], [self.beliefs[j] for j in read], e, retain_graph=True)
+        return dict(zip(read, grads, strict=True))
 
     def vhat(self) -> list[torch.Tensor]:
         """[x, v̂_1, ..., v̂_L], detached."""
-        return [self.inputs[0].detach(), *(out.detach() for out in self.outputs)]
+        return [self.beliefs[0].detach(), *(out.detach() for out in self.outputs)]
 
 
 def feedforward(layers: PCLayers, loss_fn: LossFn, x: torch.Tensor, y: torch.Tensor, *, graph: bool) -> Feedforward:
     """Run the network once; record per-layer graphs if ``graph``; return ℒ(ŷ, y) and ∂ℒ/∂ŷ."""
-    inputs, outputs = [], []
-    current = x
+    beliefs, outputs = [x.detach()], []
     for l in range(1, layers.depth + 1):
-        u = current.detach().requires_grad_(graph and l > 1)
         with torch.set_grad_enabled(graph):
-            out = layers(l, u)
-        inputs.append(u)
+            out = layers(l, *(beliefs[j] for j in layers.inputs[l]))
         outputs.append(out)
-        current = out
-    yhat = current.detach().requires_grad_(True)
+        if l < layers.depth:
+            beliefs.append(out.detach().requires_grad_(graph and bool(layers.consumers[l])))
+    yhat = outputs[-1].detach().requires_grad_(True)
     with torch.enable_grad():
         loss = loss_fn(yhat, y)
         check_scalar_loss(loss)
         (dloss_dyhat,) = torch.autograd.grad(loss, yhat)
-    return Feedforward(inputs, outputs, loss.detach(), dloss_dyhat)
+    return Feedforward(layers, beliefs, outputs, loss.detach(), dloss_dyhat)
 
 
 def check_scalar_loss(loss: object) -> None:
@@ -70,8 +74,8 @@ def check_finite_pass(layers: PCLayers, ff: Feedforward) -> None:
     A non-finite input, parameter or feedforward pass makes the PC update NaN whatever the mode, η or n, so it is
     refused before inference and blamed on what is actually non-finite. A finite pass costs one host sync.
     """
-    x = ff.inputs[0]
-    params = [p for child in layers.children for p in child.parameters()]
+    x = ff.beliefs[0]
+    params = [p for f in layers.functions for p in f.parameters()]
     if all_finite([x, *params, *ff.outputs, ff.loss, ff.dloss_dyhat]):
         return
     if not bool(torch.isfinite(x).all()):
@@ -79,8 +83,8 @@ def check_finite_pass(layers: PCLayers, ff: Feedforward) -> None:
             f"the input x holds {_count(x)} non-finite (NaN or inf) entries; predictive coding needs a finite "
             "input batch"
         )
-    for l, child in enumerate(layers.children, start=1):
-        for name, p in child.named_parameters():
+    for l, function in enumerate(layers.functions, start=1):
+        for name, p in function.named_parameters():
             if not bool(torch.isfinite(p).all()):
                 raise DivergenceError(
                     f"parameter {name!r} of layer {l} holds {_count(p)} NaN or inf entries; the model's "

@@ -13,26 +13,33 @@ from neuroplastic.pc.result import LayerComparison
 
 
 def all_parameters(layers: PCLayers) -> list[list[torch.nn.Parameter]]:
-    """θ_l for every layer, index 0 = layer 1."""
-    return [layers.parameters(l) for l in range(1, layers.depth + 1)]
+    """θ_l for every layer, index 0 = layer 1; a parameter shared by several layers is listed under the first."""
+    seen: set[int] = set()
+    groups = []
+    for l in range(1, layers.depth + 1):
+        group = [p for p in layers.parameters(l) if id(p) not in seen]
+        seen.update(id(p) for p in group)
+        groups.append(group)
+    return groups
 
 
 def grads_from_errors(ff: Feedforward, params: list[list[torch.nn.Parameter]], eps: Sequence[torch.Tensor | None]):
-    """dθ_l = (∂f_l(v̂_{l-1}; θ_l)/∂θ_l)ᵀ ε_l for every layer, in one backward through the per-layer graphs.
+    """dθ = Σ_l (∂f_l(v̂)/∂θ)ᵀ ε_l for every parameter, in one backward through the per-layer graphs.
 
-    ``eps`` is indexed 0..L (entry 0 unused; ``None`` = an exactly zero error, whose update is zero); returns
-    one list of gradients per layer (``None`` for a parameter the layer's output does not depend on).
+    ``eps`` is indexed 0..L (entry 0 unused; ``None`` = an exactly zero error). Returns one list of gradients per
+    layer of ``params``: zero for the parameters of a layer whose error is zero, ``None`` for a parameter that no
+    output with an error depends on.
     """
-    live = [l for l in range(1, len(eps)) if eps[l] is not None]
-    flat = [p for l in live for p in params[l - 1]]
-    grads = iter(
+    live = [l for l in range(1, len(eps)) if eps[l] is not None and ff.outputs[l - 1].requires_grad]
+    flat = [p for group in params for p in group]
+    found = (
         torch.autograd.grad([ff.outputs[l - 1] for l in live], flat, [eps[l] for l in live], allow_unused=True)
-        if flat
-        else []
+        if flat and live
+        else [None] * len(flat)
     )
     return [
-        [next(grads) for _ in group] if eps[l] is not None else [torch.zeros_like(p) for p in group]
-        for l, group in enumerate(params, start=1)
+        [g if g is not None or eps[l] is not None else torch.zeros_like(p) for p, g in zip(group, found_group, strict=True)]
+        for l, (group, found_group) in enumerate(zip(params, regroup(found, params), strict=True), start=1)
     ]
 
 
@@ -62,10 +69,10 @@ def backprop_grads(layers: PCLayers, loss_fn: LossFn, x: torch.Tensor, y: torch.
     """The true gradient ∇_θℒ, from an ordinary forward and backward pass of the same layers."""
     flat = [p for group in params for p in group]
     with torch.enable_grad():
-        out = x
+        values = [x]
         for l in range(1, layers.depth + 1):
-            out = layers(l, out)
-        grads = torch.autograd.grad(loss_fn(out, y), flat, allow_unused=True)
+            values.append(layers(l, *(values[j] for j in layers.inputs[l])))
+        grads = torch.autograd.grad(loss_fn(values[-1], y), flat, allow_unused=True)
     return regroup(grads, params)
 
 

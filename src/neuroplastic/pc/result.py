@@ -21,9 +21,12 @@ class LayerComparison:
 class PCResult:
     """Activations and errors of one inference, indexed 0..L like the layers (index 0 is the input x).
 
+    - ``names[l]``: layer l's name (``"input"`` for 0; a Sequential's child names, a traced model's submodules);
     - ``vhat[l]``: feedforward activations v̂_l (``vhat[L]`` = ŷ);
-    - ``v[l]``: beliefs after inference (``v[0]`` = x; ``v[L]`` is the prediction from ``v[L-1]``);
-    - ``eps[l]``: prediction errors ε_l used for learning (``eps[0]`` is ``None``; ``eps[L]`` = ∂ℒ/∂ṽ_L);
+    - ``v[l]``: beliefs after inference (``v[0]`` = x). ``v[L]`` is, in strict mode, the output predicted from
+      the final beliefs, ṽ_L = f_L(v); in fixed_pred and exact modes, v̂_L − ε_L = ŷ − ∂ℒ/∂ŷ;
+    - ``eps[l]``: prediction errors ε_l used for learning (``eps[0]`` is ``None``; ``eps[L]`` = ∂ℒ/∂ṽ_L, times
+      the output precision γ in strict mode);
     - ``loss``: ℒ(ŷ, y) at the feedforward pass; ``dloss_dyhat``: ∂ℒ/∂ŷ;
     - ``energy``: strict mode's F at the start and after every inference step (``n + 1`` values), else ``None``;
     - ``comparison``: per layer (index 1..L, entry 0 ``None``), against backprop, when requested.
@@ -38,3 +41,4 @@ class PCResult:
     steps: int
     energy: torch.Tensor | None = None
     comparison: list[LayerComparison | None] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
