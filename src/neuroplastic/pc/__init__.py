@@ -1,5 +1,4 @@
-"""Predictive coding (Rosenbaum 2022): strict, fixed-prediction and exact modes for any ``nn.Sequential`` or
-traceable model.
+"""Predictive coding (Rosenbaum 2022): strict, fixed-prediction and exact modes for any traceable model.
 
 ``pc_backward(model, loss_fn, x, y, mode=..., eta=..., n=...)`` runs inference and writes the update into
 ``.grad``; any torch optimiser then applies it. ``trace_layers(model, layers=...)`` shows (and fixes once) which

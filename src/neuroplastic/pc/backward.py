@@ -13,8 +13,8 @@ from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.pc.exact import exact_errors
 from neuroplastic.pc.feedforward import LossFn, all_finite, check_finite_pass, feedforward
 from neuroplastic.pc.fixed_pred import STORAGES, Storage, fixed_pred_errors
-from neuroplastic.pc.graph import LayerSpec, trace_layers
 from neuroplastic.pc.grads import all_parameters, backprop_grads, compare, grads_from_errors, write_grads
+from neuroplastic.pc.graph import LayerSpec, trace_layers
 from neuroplastic.pc.layers import PCLayers, frozen_buffers
 from neuroplastic.pc.result import PCResult
 from neuroplastic.pc.strict import strict_inference

@@ -38,8 +38,8 @@ def grads_from_errors(ff: Feedforward, params: list[list[torch.nn.Parameter]], e
         else [None] * len(flat)
     )
     return [
-        [g if g is not None or eps[l] is not None else torch.zeros_like(p) for p, g in zip(group, found_group, strict=True)]
-        for l, (group, found_group) in enumerate(zip(params, regroup(found, params), strict=True), start=1)
+        [g if g is not None or eps[l] is not None else torch.zeros_like(p) for p, g in zip(group, got, strict=True)]
+        for l, (group, got) in enumerate(zip(params, regroup(found, params), strict=True), start=1)
     ]
 
 

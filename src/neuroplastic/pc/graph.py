@@ -80,9 +80,7 @@ def trace_layers(model: nn.Module, layers: LayerSpec | None = None) -> PCLayers:
     if not isinstance(result, fx.Node):
         raise ValueError(f"{type(model).__name__}.forward must return one tensor, got {type(result).__name__}")
     ancestors = _ancestors(result)
-    calls = [
-        node for node in graph.nodes if node.op == "call_module" and node.target in pc_names and node in ancestors
-    ]
+    calls = [node for node in graph.nodes if node.op == "call_module" and node.target in pc_names and node in ancestors]
     if not calls:
         raise ValueError(f"none of the PC layers {sorted(pc_names)} lies on the path from the input to the output")
     targets = [*calls] if result in calls else [*calls, result]
