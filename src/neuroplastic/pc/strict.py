@@ -31,26 +31,71 @@ class StrictState:
     grads: list[list[torch.Tensor | None]] | None
 
 
-def _energy(layers: PCLayers, loss_fn: LossFn, x, y, vhat, offsets, gamma: float, fixed: list[bool]):
-    """F at beliefs v̂ + Δ, with the errors ε_1..ε_{L−1} and the output prediction f_L(v).
+@dataclass
+class _Step:
+    """F, the errors and ∂F/∂v at one set of beliefs, with ∇_θF for the parameters asked for."""
 
-    A layer marked ``fixed`` reads only x, so its prediction is v̂_l and ε_l = −Δ_l without calling it.
+    energy: torch.Tensor
+    eps: list[torch.Tensor | None]
+    belief_grads: list[torch.Tensor | None]
+    output: torch.Tensor
+    dF_doutput: torch.Tensor | None
+    param_grads: list[torch.Tensor | None]
+
+
+def _gradients(
+    layers: PCLayers,
+    loss_fn: LossFn,
+    x,
+    y,
+    vhat,
+    offsets,
+    gamma: float,
+    fixed: list[bool],
+    params,
+    *,
+    output_grad=False,
+) -> _Step:
+    """F at beliefs v = v̂ + Δ and its gradients, from one backward pass.
+
+    ∂F/∂v_l = Σ_c [J_c(v)ᵀ ε_c]_l + γ ∂ℒ/∂v_l − ε_l and ∇_θF = Σ_l (∂f_l/∂θ)ᵀ ε_l + γ ∂ℒ/∂θ: one vector–Jacobian
+    product of the predictions with the errors (and of ℒ with γ), without differentiating ½‖ε‖² itself. A layer
+    marked ``fixed`` reads only x, so its prediction is v̂_l and ε_l = −Δ_l without calling it.
     """
     depth = layers.depth
     eps: list[torch.Tensor | None] = [None] * (depth + 1)
     beliefs: list[torch.Tensor] = [x]
+    predictions, errors = [], []
     energy = 0.0
     for l in range(1, depth):
         if fixed[l]:
             prediction_gap = -offsets[l]
         else:
-            prediction_gap = (layers(l, *(beliefs[j] for j in layers.inputs[l])) - vhat[l]) - offsets[l]
+            prediction = layers(l, *(beliefs[j] for j in layers.inputs[l]))
+            prediction_gap = (prediction.detach() - vhat[l]) - offsets[l]
+            predictions.append(prediction)
+            errors.append(prediction_gap)
         eps[l] = prediction_gap
         energy = energy + 0.5 * prediction_gap.pow(2).sum()
-        beliefs.append(vhat[l] + offsets[l])
+        beliefs.append((vhat[l] + offsets[l]).requires_grad_(True))
     output = layers(depth, *(beliefs[j] for j in layers.inputs[depth]))
-    energy = energy + gamma * loss_fn(output, y)
-    return energy, eps, output
+    loss = loss_fn(output, y)
+    energy = energy + gamma * loss.detach()
+    inputs = [*beliefs[1:], *([output] if output_grad else []), *params]
+    gamma_tensor = torch.tensor(gamma, dtype=loss.dtype, device=loss.device)
+    found = (
+        torch.autograd.grad([loss, *predictions], inputs, [gamma_tensor, *errors], allow_unused=True) if inputs else ()
+    )
+    hidden = depth - 1
+    belief_grads = [None] + [-eps[l] if g is None else g - eps[l] for l, g in enumerate(found[:hidden], start=1)]
+    return _Step(
+        energy=energy,
+        eps=eps,
+        belief_grads=belief_grads,
+        output=output.detach(),
+        dF_doutput=found[hidden] if output_grad else None,
+        param_grads=list(found[hidden + int(output_grad) :]),
+    )
 
 
 def strict_inference(
@@ -77,32 +122,25 @@ def strict_inference(
     offsets: list[torch.Tensor | None] = [None] * depth
     for l in range(1, depth):
         start = initial_offsets[l] if initial_offsets[l] is not None else torch.zeros_like(vhat[l])
-        offsets[l] = start.detach().clone().requires_grad_(True)
-    hidden = offsets[1:]
+        offsets[l] = start.detach().clone()
     fixed = layers.reads_only_input if optimizer is None else [False] * (depth + 1)
+    stepped = flat if optimizer is not None else []
     energies = []
     with torch.enable_grad():
         for _ in range(n):
-            energy, _, _ = _energy(layers, loss_fn, x, y, vhat, offsets, gamma, fixed)
-            wanted = hidden + (flat if optimizer is not None else [])
-            if not wanted:
-                energies.append(energy.detach())
-                continue
-            grads = torch.autograd.grad(energy, wanted, allow_unused=True)
-            energies.append(energy.detach())
-            with torch.no_grad():
-                for offset, g in zip(hidden, grads[: len(hidden)], strict=True):
-                    if g is not None:
-                        offset.sub_(eta * g)
+            step = _gradients(layers, loss_fn, x, y, vhat, offsets, gamma, fixed, stepped)
+            energies.append(step.energy)
+            for l in range(1, depth):
+                offsets[l].sub_(eta * step.belief_grads[l])
             if optimizer is not None:
-                write_grads(params, regroup(grads[len(hidden) :], params), accumulate=False, scale=1 / gamma)
+                write_grads(params, regroup(step.param_grads, params), accumulate=False, scale=1 / gamma)
                 optimizer.step()
         learn = optimizer is None and grads_at_beliefs
-        energy, eps, output = _energy(layers, loss_fn, x, y, vhat, offsets, gamma, [False] * (depth + 1))
-        final = torch.autograd.grad(energy, [output, *(flat if learn else [])], allow_unused=True)
-    energies.append(energy.detach())
-    eps = [None if e is None else e.detach() for e in eps]
-    eps[depth] = final[0]
-    v = [x] + [vhat[l] + offsets[l].detach() for l in range(1, depth)] + [output.detach()]
-    grads = regroup(final[1:], params) if learn else None
+        last = [False] * (depth + 1)
+        final = _gradients(layers, loss_fn, x, y, vhat, offsets, gamma, last, flat if learn else [], output_grad=True)
+    energies.append(final.energy)
+    eps = final.eps
+    eps[depth] = final.dF_doutput
+    v = [x] + [vhat[l] + offsets[l] for l in range(1, depth)] + [final.output]
+    grads = regroup(final.param_grads, params) if learn else None
     return StrictState(v=v, eps=eps, energy=torch.stack(energies), grads=grads)
