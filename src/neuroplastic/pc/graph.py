@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from neuroplastic.pc.layers import STOCHASTIC_MODULES, PCLayers
 
-LayerSpec = Sequence[str] | type[nn.Module] | tuple[type[nn.Module], ...]
+LayerSpec = Sequence[str] | type[nn.Module] | Sequence[type[nn.Module]]
 
 _RANDOM_FUNCTIONS = {
     F.dropout,
@@ -103,11 +103,14 @@ def _select(model: nn.Module, layers: LayerSpec | None) -> list[str]:
         if not chosen:
             raise ValueError(f"{type(model).__name__} has no leaf module with parameters; name its PC layers (layers=)")
         return chosen
-    if isinstance(layers, type) or (isinstance(layers, tuple) and layers and all(isinstance(t, type) for t in layers)):
-        matching = [name for name, m in modules.items() if isinstance(m, layers)]
+    if isinstance(layers, type) or (
+        isinstance(layers, Sequence) and layers and all(isinstance(t, type) for t in layers)
+    ):
+        types = layers if isinstance(layers, type) else tuple(layers)
+        matching = [name for name, m in modules.items() if isinstance(m, types)]
         chosen = [name for name in matching if not any(name.startswith(outer + ".") for outer in matching)]
         if not chosen:
-            raise ValueError(f"{type(model).__name__} has no submodule of type {layers}")
+            raise ValueError(f"{type(model).__name__} has no submodule of type {types}")
         return chosen
     names = [layers] if isinstance(layers, str) else list(layers)
     unknown = [name for name in names if name not in modules]
