@@ -84,6 +84,8 @@ def pc_backward(
     holds beliefs as absolute values and errors as their differences v̂ − v, as Torch2PC does, which cancels in
     float32 once the errors are small.
     """
+    if isinstance(model, PCLayers) and layers is not None:
+        raise ValueError("layers= chooses the PC layers of a model; the PCLayers given already fix them: leave it out")
     layers = model if isinstance(model, PCLayers) else pc_layers(model, layers)
     depth = layers.depth
     n = layers.longest_chain if n is None else n
