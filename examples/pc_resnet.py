@@ -3,8 +3,8 @@
 ``pc.trace_layers`` finds the PC layers (every leaf module with parameters: convolutions, BatchNorms, the head) and
 which beliefs each one reads; a belief read by a residual branch and by the skip receives the sum of what both send
 back. Fixed prediction with η = 1 over the longest chain of layers is backprop exactly, checked here on the first
-batch; the model then trains on it with Adam. Uses cached MNIST when available, otherwise synthetic digit-like images. Exits non-zero unless the update equals
-backprop's and test accuracy ends well above chance (10%).
+batch; the model then trains on it with Adam. Uses cached MNIST when available, otherwise synthetic digit-like
+images. Exits non-zero unless the update equals backprop's and test accuracy ends well above chance (10%).
 """
 
 import sys
@@ -33,6 +33,7 @@ loss_fn = nn.functional.cross_entropy
 
 
 def images(data, idx):
+    """Images N×1×28×28 (the channel axis a convolution needs) and labels."""
     x, y = data.batch(idx)
     return x.unsqueeze(1), y
 
