@@ -3,7 +3,7 @@ import statistics
 from dataclasses import dataclass
 
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.runs.bootstrap import format_summary, summarize_sample
+from neuroplastic.runs.bootstrap import format_percent_interval, format_summary, summarize_sample
 from neuroplastic.runs.runner import reproduce
 
 
@@ -59,3 +59,9 @@ def test_a_quick_reproduction_says_so_and_shows_no_reference_column(tmp_path):
     assert "Paper |" not in report and "0.7 |" not in report.split("ours (quick variant)")[1]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["quick"] is True and summary["experiments"]["good"]["results"]["quick"] is True
+
+
+def test_percent_interval_of_three_seeds_and_of_one():
+    # mean 0.8, sd 0.1, t_{2, 0.975} = 4.3027: half-width 4.3027 · 0.1 / √3 = 0.2484, clipped to 1 above
+    assert format_percent_interval([0.7, 0.8, 0.9]) == "80.0% [55.2, 100.0]"
+    assert format_percent_interval([0.772]) == "77.2% (1 seed, no interval)"

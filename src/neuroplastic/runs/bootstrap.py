@@ -74,8 +74,13 @@ def format_summary(s: Summary) -> str:
 
 
 def format_percent_interval(values: Any) -> str:
-    """A fraction's mean over seeds and its 95 % `t_interval` clipped to [0, 100] %: ``77.2% [70.1, 84.4]``."""
+    """A fraction's mean over seeds and its 95 % `t_interval` clipped to [0, 100] %: ``77.2% [70.1, 84.4]``.
+
+    One seed has no interval: ``77.2% (1 seed, no interval)``.
+    """
     x = np.asarray(values, dtype=np.float64).ravel()
+    if x.size == 1:
+        return f"{100 * x[0]:.1f}% (1 seed, no interval)"
     low, high = t_interval(x, bounds=(0.0, 1.0))
     return f"{100 * x.mean():.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
 
