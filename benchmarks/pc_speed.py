@@ -92,9 +92,7 @@ def compare_with_backprop(name: str, make: Callable[[], nn.Module], x: torch.Ten
 def strict_floor(layers: pc.PCLayers, x: torch.Tensor, n: int) -> Callable[[], None]:
     """n × (forward + input-VJP) of the layers whose inputs include a belief, at fixed feedforward inputs."""
     with torch.no_grad():
-        values = [x]
-        for l in range(1, layers.depth + 1):
-            values.append(layers(l, *(values[j] for j in layers.inputs[l])))
+        values = layers.values(x)
     moving = [l for l in range(1, layers.depth + 1) if not layers.reads_only_input[l]]
 
     def step():

@@ -69,10 +69,7 @@ def backprop_grads(layers: PCLayers, loss_fn: LossFn, x: torch.Tensor, y: torch.
     """The true gradient ∇_θℒ, from an ordinary forward and backward pass of the same layers."""
     flat = [p for group in params for p in group]
     with torch.enable_grad():
-        values = [x]
-        for l in range(1, layers.depth + 1):
-            values.append(layers(l, *(values[j] for j in layers.inputs[l])))
-        grads = torch.autograd.grad(loss_fn(values[-1], y), flat, allow_unused=True)
+        grads = torch.autograd.grad(loss_fn(layers.values(x)[-1], y), flat, allow_unused=True)
     return regroup(grads, params)
 
 

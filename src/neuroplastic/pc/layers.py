@@ -94,6 +94,13 @@ class PCLayers:
         """The trainable parameters θ_l of layer ``l`` (1-based)."""
         return [p for p in self.functions[l - 1].parameters() if p.requires_grad]
 
+    def values(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """[x, f_1, ..., f_L] of one ordinary forward pass (one connected graph when grad is enabled)."""
+        values = [x]
+        for l in range(1, self.depth + 1):
+            values.append(self(l, *(values[j] for j in self.inputs[l])))
+        return values
+
     def __call__(self, l: int, *u: torch.Tensor) -> torch.Tensor:
         """f_l(u); a stochastic layer draws the same random numbers as in its first (feedforward) call."""
         layer = self.functions[l - 1]
