@@ -1,4 +1,4 @@
-"""``reservoir-lesions``: basal-ganglia lesions and dopamine manipulations in SUPERTREX (Pyle & Rosenbaum 2019, §8).
+"""``reservoir-lesions``: basal-ganglia lesions and dopamine manipulations in SUPERTREX (Pyle & Rosenbaum 2019).
 
 SUPERTREX on Task 2 (2-joint arm) under interventions on the exploratory ("basal ganglia") pathway: removing it
 before, during or after learning, depleting the dopamine-like modulation Φ, replacing it by a tonic offset, and a
