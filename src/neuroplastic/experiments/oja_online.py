@@ -1,54 +1,85 @@
-"""``oja-online``: Oja's rule with backprop or feedback alignment under the Oja paper's three difficulties.
+"""``oja-online``: does Oja's rule rescue pure backprop online, at depth and under a bad init? With the controls.
 
-Shervani-Tabar, Mirhoseini & Rosenbaum (arXiv 2408.08408): (1) online learning (batch 1, one pass) on MNIST and
-Fashion-MNIST; (2) depth; (3) badly scaled initialisation (Xavier × g). Methods: backprop (``bp``), backprop + Oja
-(``bp_oja``), feedback alignment (``fa``), FA + Oja (``fa_oja``), each the rule ΔW = −θ₀ e yᵀ + θ_oja (y yᵀ_pre −
-y yᵀ W) at batch 1, and mini-batch Adam (``adam``, the "engineering tricks" reference). θ₀ and θ_oja are picked by
-a grid on a validation split (the last ``n_val`` images of the training split), never on the test set, once per
-dataset at the base architecture and Xavier init; the sweeps reuse them. All seeds and grid points of one
-feedback mode run as one batched computation (a leading network dimension).
+Shervani-Tabar, Mirhoseini & Rosenbaum (arXiv 2408.08408) claim that Oja's rule "can substantially improve the
+performance of pure backpropagation" under online learning, deep architectures and sub-optimal initialisation, in
+place of the "engineering tricks". Per layer, at batch 1:
+ΔW_ℓ = −θ₀ e_ℓ y_{ℓ−1}ᵀ + θ_oja,ℓ (y_ℓ y_{ℓ−1}ᵀ − y_ℓ y_ℓᵀ W_ℓ).
+
+Methods (all start from the same Xavier × g weights and see the same samples, per seed, so differences are paired):
+
+- ``bp_fixed``: plain SGD at batch 1 with one learning rate ``fixed_lr`` for every depth and init (untuned);
+  ``bp_oja_fixed``: the same θ₀ with θ_oja = ``fixed_oja`` (the paper's likely setting).
+- ``bp``: θ₀ tuned per condition; ``bp_oja``: (θ₀, θ_oja) tuned per condition on a grid that includes θ_oja = 0;
+  ``bp_oja_layers``: the same with θ_oja scaled per layer by ``oja_layer_scales`` (default: no Oja in layer 1).
+- ``fa``, ``fa_oja``: feedback alignment without / with Oja, tuned (not run by default).
+- Engineering tricks (learning rates tuned once per data set and preprocessing, at the base network and g = 1):
+  ``sgd_batch`` (mini-batch SGD), ``adam_b1`` (Adam at batch 1), ``adam`` (mini-batch Adam), ``layernorm_b1``
+  (LayerNorm, SGD at batch 1) and ``batchnorm`` (BatchNorm needs a mini-batch; SGD).
+
+Tuning uses seed ``seed`` and the validation split (the ``n_val`` training images after the ``n_train`` online
+samples), never the test set. Inputs are raw, centred or standardised with statistics of the ``n_train`` training
+images only. Each condition records learning curves (test accuracy against samples seen) and, for the plastic
+methods, each layer's RMS activity and effective rank before and after training.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import torch
-from torch.nn import functional as F
 
 from neuroplastic.core.devices import resolve_device
-from neuroplastic.core.mlp import Activation, mlp
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.threads import torch_threads
+from neuroplastic.data.preprocessing import PREPROCESSING_KINDS, PreprocessingKind, fit_preprocessing
 from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
+from neuroplastic.experiments.oja_figures import plot_all
+from neuroplastic.experiments.oja_tricks import TRICKS, train_trick
+from neuroplastic.feedback.activations import Activation
 from neuroplastic.feedback.errors import forward
 from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
-from neuroplastic.runs.bootstrap import format_percent_interval
-from neuroplastic.runs.figures import (
-    close,
-    distinct_colours,
-    interval_caption,
-    new_figure,
-    seed_error_bar,
-    ticks_at,
-)
+from neuroplastic.plasticity.diagnostics import effective_rank
+from neuroplastic.runs.bootstrap import format_percent_interval, t_interval
 from neuroplastic.runs.folder import RunDir
 
 DatasetName = Literal["mnist", "fashion_mnist"]
-METHODS = ("bp", "bp_oja", "fa", "fa_oja", "adam")
-_LABELS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
-_NAMES = {"bp": "BP", "bp_oja": "BP + Oja", "fa": "FA", "fa_oja": "FA + Oja", "adam": "Adam, mini-batch"}
+PLASTIC = ("bp_fixed", "bp_oja_fixed", "bp", "bp_oja", "bp_oja_layers", "fa", "fa_oja")
+METHODS = PLASTIC + tuple(TRICKS)
+DEFAULT_METHODS = tuple(m for m in METHODS if m not in ("fa", "fa_oja"))
+NAMES = {
+    "bp_fixed": "BP, one fixed lr",
+    "bp_oja_fixed": "BP + Oja, fixed θ",
+    "bp": "BP, tuned",
+    "bp_oja": "BP + Oja, tuned (θ_oja ≥ 0)",
+    "bp_oja_layers": "BP + Oja per layer, tuned",
+    "fa": "FA, tuned",
+    "fa_oja": "FA + Oja, tuned",
+    "sgd_batch": "SGD, mini-batch",
+    "adam_b1": "Adam, batch 1",
+    "adam": "Adam, mini-batch",
+    "layernorm_b1": "LayerNorm + SGD, batch 1",
+    "batchnorm": "BatchNorm + SGD, mini-batch",
+}
+LABELS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+# (claim, what BP + Oja is compared with): tuned against tuned, fixed against fixed, per layer against tuned BP.
+PAIRS = (("bp_oja", "bp"), ("bp_oja_fixed", "bp_fixed"), ("bp_oja_layers", "bp"))
 
 
 @dataclass(frozen=True, kw_only=True)
 class OjaOnlineConfig(DataExperimentConfig):
-    """The three difficulties. ``n_train`` online samples (one pass) precede the ``n_val`` validation images."""
+    """The three difficulties and their controls. ``n_train`` online samples (one pass) precede ``n_val`` images.
+
+    ``oja_grid`` must contain 0, so that tuned BP + Oja can choose plain BP. ``oja_layer_scales``: the factors of
+    θ_oja in layers 1, 2, … (layers beyond the tuple use its last entry), for ``bp_oja_layers``. Sweeps use
+    ``sweep_preprocessing``, ``sweep_samples`` online samples and ``sweep_tune_samples`` for tuning.
+    """
 
     datasets: tuple[DatasetName, ...] = ("mnist", "fashion_mnist")
+    methods: tuple[str, ...] = DEFAULT_METHODS
     hidden: tuple[int, ...] = (170, 130, 100, 70)
     activation: Activation = "softplus"
     softplus_beta: float = 10.0
@@ -56,36 +87,59 @@ class OjaOnlineConfig(DataExperimentConfig):
     n_train: int = 50000
     n_val: int = 10000
     n_test: int = 0
+    preprocessings: tuple[PreprocessingKind, ...] = ("raw", "centred", "standardised")
+    sweep_preprocessing: PreprocessingKind = "raw"
     tune_samples: int = 10000
     lr_grid: tuple[float, ...] = (0.003, 0.01, 0.03)
-    oja_grid: tuple[float, ...] = (0.001, 0.003, 0.01)
-    depths: tuple[int, ...] = (2, 4, 6, 8, 10)
+    oja_grid: tuple[float, ...] = (0.0, 0.0001, 0.0003, 0.001, 0.003)
+    fixed_lr: float = 0.01
+    fixed_oja: float = 0.001
+    oja_layer_scales: tuple[float, ...] = (0.0, 1.0)
+    depths: tuple[int, ...] = (1, 2, 4, 6, 8, 10)
     depth_width: int = 100
-    init_scales: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0)
+    init_scales: tuple[float, ...] = (0.05, 0.1, 0.3, 1.0, 3.0, 5.0)
     sweep_samples: int = 20000
-    adam_lr: float = 1e-3
-    adam_batch: int = 32
+    sweep_tune_samples: int = 5000
+    trick_batch: int = 32
+    sgd_batch_lr_grid: tuple[float, ...] = (0.03, 0.1, 0.3)
+    adam_lr_grid: tuple[float, ...] = (0.0001, 0.0003, 0.001, 0.003)
+    curve_points: int = 20
+    curve_samples: int = 2000
+    diagnostic_samples: int = 1000
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if min(self.hidden, default=1) < 1:
-            raise ValueError(f"hidden widths must be >= 1, got {list(self.hidden)}")
-        if not self.datasets or not self.hidden or not self.depths or not self.init_scales:
-            raise ValueError("datasets, hidden, depths and init_scales must each name at least one entry")
-        if self.seeds < 1 or self.n_train < 1 or self.n_val < 1 or self.tune_samples < 1 or self.sweep_samples < 1:
-            raise ValueError("seeds, n_train, n_val, tune_samples and sweep_samples must be >= 1")
+        problems = []
+        if not self.datasets or not self.methods or not self.hidden or not self.depths or not self.init_scales:
+            problems.append("datasets, methods, hidden, depths and init_scales must each name at least one entry")
+        if unknown := sorted(set(self.methods) - set(METHODS)):
+            problems.append(f"unknown methods {unknown}; valid: {', '.join(METHODS)}")
+        if unknown := sorted(set(self.preprocessings) - set(PREPROCESSING_KINDS)):
+            problems.append(f"unknown preprocessings {unknown}; valid: {', '.join(PREPROCESSING_KINDS)}")
+        if self.sweep_preprocessing not in self.preprocessings:
+            problems.append(f"sweep_preprocessing {self.sweep_preprocessing!r} must be one of preprocessings")
+        if min(self.hidden, default=1) < 1 or min(self.depths, default=1) < 1 or self.depth_width < 1:
+            problems.append("hidden widths, depths and depth_width must be >= 1")
+        counts = (self.seeds, self.n_train, self.n_val, self.tune_samples, self.sweep_samples, self.sweep_tune_samples)
+        if min(counts) < 1 or min(self.curve_points, self.curve_samples, self.diagnostic_samples) < 1:
+            problems.append("seeds, sample counts, curve_points, curve_samples and diagnostic_samples must be >= 1")
         if self.n_test < 0:
-            raise ValueError("n_test must be >= 0 (0 = the whole test split)")
-        if not self.lr_grid or not self.oja_grid or min(self.lr_grid + self.oja_grid) <= 0:
-            raise ValueError("lr_grid and oja_grid must hold positive values")
-        if min(self.depths) < 1 or self.depth_width < 1 or min(self.init_scales) <= 0:
-            raise ValueError("depths >= 1, depth_width >= 1 and init_scales > 0 required")
-        if not self.adam_lr > 0 or self.adam_batch < 1 or not self.softplus_beta > 0:
-            raise ValueError("adam_lr and softplus_beta must be > 0, adam_batch >= 1")
+            problems.append("n_test must be >= 0 (0 = the whole test split)")
+        grids = (self.lr_grid, self.sgd_batch_lr_grid, self.adam_lr_grid)
+        if not all(grids) or min(min(g) for g in grids) <= 0 or not self.fixed_lr > 0:
+            problems.append("lr_grid, sgd_batch_lr_grid, adam_lr_grid and fixed_lr must hold positive values")
+        if 0.0 not in self.oja_grid or min(self.oja_grid) < 0 or self.fixed_oja < 0:
+            problems.append("oja_grid must include 0 (so tuning can choose plain BP) and hold no negative value")
+        if not self.oja_layer_scales or min(self.oja_layer_scales) < 0:
+            problems.append("oja_layer_scales must hold at least one value, none negative")
+        if min(self.init_scales) <= 0 or not self.softplus_beta > 0 or self.trick_batch < 2:
+            problems.append("init_scales and softplus_beta must be > 0, trick_batch >= 2")
+        if problems:
+            raise ValueError("; ".join(problems))
 
     @classmethod
     def quick(cls) -> OjaOnlineConfig:
-        """MNIST only, a small network, 2 seeds, 2,000 online samples."""
+        """MNIST only, a small network, 2 seeds, 2,000 online samples: a smoke test of the pipeline."""
         return cls(
             quick_variant=True,
             datasets=("mnist",),
@@ -94,334 +148,543 @@ class OjaOnlineConfig(DataExperimentConfig):
             n_train=2000,
             n_val=500,
             n_test=1000,
+            preprocessings=("raw", "centred"),
             tune_samples=1000,
             lr_grid=(0.01, 0.03),
-            oja_grid=(0.003, 0.01),
+            oja_grid=(0.0, 0.003),
             depths=(1, 4),
             depth_width=32,
             init_scales=(0.3, 1.0, 3.0),
             sweep_samples=1000,
+            sweep_tune_samples=500,
+            trick_batch=16,
+            sgd_batch_lr_grid=(0.1,),
+            adam_lr_grid=(0.001,),
+            curve_points=4,
+            curve_samples=500,
+            diagnostic_samples=200,
         )
 
 
 @dataclass(frozen=True)
 class _Data:
-    name: str
     train_x: torch.Tensor
     train_y: torch.Tensor
     val_x: torch.Tensor
     val_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
+    classes: int
 
 
-def _load(config: OjaOnlineConfig, name: str, run_dir: RunDir, device: torch.device) -> _Data:
-    train, test = load_train_test(name, run_dir=run_dir, config=config)
-    if config.n_train + config.n_val > len(train):
-        raise ValueError(f"n_train + n_val = {config.n_train + config.n_val} exceeds the {len(train)} training images")
-    n_test = config.n_test or len(test)
-    x, y = train.batch(torch.arange(config.n_train + config.n_val), flatten=True, device=device)
-    tx, ty = test.batch(torch.arange(min(n_test, len(test))), flatten=True, device=device)
-    n = config.n_train
-    return _Data(train.name, x[:n], y[:n], x[n:], y[n:], tx, ty)
+@dataclass(frozen=True)
+class _Condition:
+    """A network and init to train, and how many online samples to tune and to train on."""
+
+    hidden: tuple[int, ...]
+    gain: float
+    steps: int
+    tune_steps: int
 
 
-def _sizes(config: OjaOnlineConfig, hidden: tuple[int, ...]) -> list[int]:
-    return [784, *hidden, 10]
+class _Net(NamedTuple):
+    """One plastic network of a stack: its feedback, θ₀, θ_oja, per-layer θ_oja factors and seed."""
+
+    method: str
+    feedback: str
+    lr: float
+    oja: float
+    scales: tuple[float, ...]
+    seed: int
+
+
+def _layer_scale(scales: tuple[float, ...], layer: int) -> float:
+    return scales[min(layer, len(scales) - 1)] if scales else 1.0
+
+
+def _sizes(data: _Data, hidden: tuple[int, ...]) -> list[int]:
+    return [data.train_x.shape[1], *hidden, data.classes]
+
+
+def _orders(data: _Data, seeds: Sequence[int], steps: int) -> torch.Tensor:
+    """The online order of each seed: the same for every method, so comparisons are paired."""
+    n = len(data.train_x)
+    return torch.stack([torch.randperm(n, generator=make_generator(s, 2))[:steps] for s in seeds])
+
+
+def _initial_weights(sizes: list[int], seed: int, gain: float, device: torch.device) -> tuple[torch.Tensor, ...]:
+    return init_state(sizes, feedback="bp", generator=make_generator(seed, 1), gain=gain, device=device).weights
 
 
 @torch.no_grad()
-def _accuracy(weights, x, y, config: OjaOnlineConfig, chunk: int = 2000) -> torch.Tensor:
+def _plastic_accuracy(weights, x, y, config: OjaOnlineConfig, chunk: int = 2000) -> list[float]:
     """Accuracy of each of the S stacked networks; a network with non-finite logits counts as chance."""
-    correct = torch.zeros(weights[0].shape[0], device=x.device)
-    finite = torch.ones(weights[0].shape[0], dtype=torch.bool, device=x.device)
+    return _accuracy(
+        lambda xs: forward(weights, xs, activation=config.activation, beta=config.softplus_beta)[-1], x, y, chunk
+    )
+
+
+def _accuracy(logits_of: Callable[[torch.Tensor], torch.Tensor], x, y, chunk: int = 2000) -> list[float]:
+    correct, finite = None, None
     for start in range(0, len(x), chunk):
-        logits = forward(weights, x[start : start + chunk], activation=config.activation, beta=config.softplus_beta)[-1]
-        finite &= torch.isfinite(logits).all(-1).all(-1)
-        correct += (logits.argmax(-1) == y[start : start + chunk]).sum(-1)
-    return torch.where(finite, correct / len(x), torch.full_like(correct, 0.1))
+        logits = logits_of(x[start : start + chunk])
+        hits = (logits.argmax(-1) == y[start : start + chunk]).sum(-1)
+        ok = torch.isfinite(logits).flatten(1).all(1)
+        correct = hits if correct is None else correct + hits
+        finite = ok if finite is None else finite & ok
+    chance = 1.0 / int(y.max() + 1)
+    return [c / len(x) if f else chance for c, f in zip(correct.tolist(), finite.tolist(), strict=True)]
 
 
 @torch.no_grad()
-def _online(
-    config: OjaOnlineConfig,
-    data: _Data,
-    sizes: list[int],
-    feedback: str,
-    thetas: list[tuple[float, float]],
-    seeds: list[int],
-    gain: float,
-    steps: int,
-    eval_x: torch.Tensor,
-    eval_y: torch.Tensor,
-    device: torch.device,
-) -> list[dict[str, Any]]:
-    """Train len(thetas) × len(seeds) networks online as one stack; return accuracy and divergence per network."""
-    combos = list(itertools.product(thetas, seeds))
-    states = [
-        init_state(sizes, feedback=feedback, generator=make_generator(seed, 1), gain=gain, device=device)
-        for _, seed in combos
-    ]
-    state = stack_states(states)
-    lr = torch.tensor([t[0] for t, _ in combos], device=device).view(-1, 1, 1)
-    oja = torch.tensor([t[1] for t, _ in combos], device=device).view(-1, 1, 1)
-    learner = Learner(Rule({"pseudo_grad": lr, "oja": oja}), feedback, config.activation, config.softplus_beta)
-    orders = torch.stack([torch.randperm(len(data.train_x), generator=make_generator(s, 2))[:steps] for _, s in combos])
-    orders = orders.to(device)
-    diverged_at = [None] * len(combos)
-    with torch_threads(1):
-        state = _stream(learner, state, data, orders, steps, diverged_at)
-    accuracy = _accuracy(state.weights, eval_x, eval_y, config)
-    return [
-        {"lr": t[0], "oja": t[1], "seed": s, "accuracy": float(a), "diverged_at": d}
-        for (t, s), a, d in zip(combos, accuracy.tolist(), diverged_at, strict=True)
-    ]
-
-
-def _stream(learner, state, data, orders, steps, diverged_at):
-    """One online pass; records the first check (every 500 steps) at which each network's weights are non-finite."""
-    rows = torch.arange(orders.shape[0], device=orders.device)
-    for step in range(steps):
-        idx = orders[:, step]
-        learner.step_(state, data.train_x[idx].unsqueeze(1), data.train_y[idx].unsqueeze(1))
-        if (step + 1) % 500 == 0 or step + 1 == steps:
-            bad = ~torch.isfinite(state.weights[0]).flatten(1).all(1)
-            for i in rows[bad].tolist():
-                diverged_at[i] = diverged_at[i] or step + 1
-    return state
-
-
-def _adam(config, data, hidden, seeds, gain, steps, eval_x, eval_y, device) -> list[dict[str, Any]]:
-    """Mini-batch Adam, one pass over the same number of samples (the engineering-tricks reference)."""
+def _diagnose(weights, x, config: OjaOnlineConfig) -> list[dict[str, list[float | None]]]:
+    """Per network: RMS activity √(mean y²) and effective rank (participation ratio) of each layer y₁..y_L."""
     out = []
-    with torch_threads(1):
-        for seed in seeds:
-            out.append(_adam_one(config, data, hidden, seed, gain, steps, eval_x, eval_y, device))
+    for i in range(weights[0].shape[0]):
+        ys = forward([w[i] for w in weights], x, activation=config.activation, beta=config.softplus_beta)[1:]
+        ok = [bool(torch.isfinite(y).all()) for y in ys]
+        out.append(
+            {
+                "rms": [float(y.pow(2).mean().sqrt()) if f else None for y, f in zip(ys, ok, strict=True)],
+                "rank": [effective_rank(y.double()) if f else None for y, f in zip(ys, ok, strict=True)],
+            }
+        )
     return out
 
 
-def _adam_one(config, data, hidden, seed, gain, steps, eval_x, eval_y, device) -> dict[str, Any]:
-    """One Adam run (one seed)."""
-    model = mlp(
-        _sizes(config, hidden),
-        activation=config.activation,
-        beta=config.softplus_beta,
-        init_gain=gain,
-        generator=make_generator(seed, 1),
-    ).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.adam_lr)
-    order = torch.randperm(len(data.train_x), generator=make_generator(seed, 2))[:steps].to(device)
-    for start in range(0, steps, config.adam_batch):
-        idx = order[start : start + config.adam_batch]
-        loss = F.cross_entropy(model(data.train_x[idx]), data.train_y[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        accuracy = float((model(eval_x).argmax(1) == eval_y).float().mean())
-    return {"seed": seed, "accuracy": accuracy if math.isfinite(loss.item()) else 0.1, "diverged_at": None}
+def _checks(steps: int, points: int) -> set[int]:
+    """The samples-seen counts at which learning curves are measured (and divergence checked)."""
+    return {round(k * steps / points) for k in range(1, points + 1)} | {steps}
 
 
-def _methods(config, data, hidden, chosen, gain, steps, eval_x, eval_y, device, seeds) -> dict[str, list[dict]]:
-    """Every method with its chosen (θ₀, θ_oja) on ``seeds``; bp and fa stacks run once each."""
-    results = {}
-    for feedback in ("bp", "fa"):
-        thetas = [tuple(chosen[feedback]), tuple(chosen[f"{feedback}_oja"])]
-        runs = _online(
-            config, data, _sizes(config, hidden), feedback, thetas, seeds, gain, steps, eval_x, eval_y, device
+@torch.no_grad()
+def _train_plastic(
+    config: OjaOnlineConfig,
+    data: _Data,
+    condition: _Condition,
+    nets: list[_Net],
+    eval_set: tuple[torch.Tensor, torch.Tensor],
+    *,
+    steps: int,
+    record: bool,
+    device: torch.device,
+) -> list[dict[str, Any]]:
+    """Train the stack ``nets`` (one feedback mode) online; accuracy on ``eval_set``, curves and diagnostics."""
+    sizes = _sizes(data, condition.hidden)
+    feedback = nets[0].feedback
+    states = [
+        init_state(sizes, feedback=feedback, generator=make_generator(n.seed, 1), gain=condition.gain, device=device)
+        for n in nets
+    ]
+    state = stack_states(states)
+    layers = len(sizes) - 1
+    lr = torch.tensor([n.lr for n in nets], device=device).view(-1, 1, 1)
+    oja = [
+        torch.tensor([n.oja * _layer_scale(n.scales, l) for n in nets], device=device).view(-1, 1, 1)
+        for l in range(layers)
+    ]
+    learner = Learner(Rule({"pseudo_grad": lr, "oja": oja}), feedback, config.activation, config.softplus_beta)
+    orders = _orders(data, [n.seed for n in nets], steps).to(device)
+    curve_x, curve_y = data.test_x[: config.curve_samples], data.test_y[: config.curve_samples]
+    diag_x = data.test_x[: config.diagnostic_samples]
+    before = _diagnose(state.weights, diag_x, config) if record else None
+    curves: list[list[list[float]]] = [[] for _ in nets]
+    diverged: list[int | None] = [None] * len(nets)
+    checks = _checks(steps, config.curve_points)
+    with torch_threads(1):
+        for step in range(steps):
+            idx = orders[:, step]
+            learner.step_(state, data.train_x[idx].unsqueeze(1), data.train_y[idx].unsqueeze(1))
+            if step + 1 in checks:
+                bad = (~torch.isfinite(state.weights[0]).flatten(1).all(1)).tolist()
+                for i, b in enumerate(bad):
+                    diverged[i] = diverged[i] or (step + 1 if b else None)
+                if record:
+                    for curve, a in zip(
+                        curves, _plastic_accuracy(state.weights, curve_x, curve_y, config), strict=True
+                    ):
+                        curve.append([step + 1, a])
+    accuracy = _plastic_accuracy(state.weights, *eval_set, config)
+    after = _diagnose(state.weights, diag_x, config) if record else None
+    runs = []
+    for i, n in enumerate(nets):
+        run = {"lr": n.lr, "oja": n.oja, "seed": n.seed, "accuracy": accuracy[i], "diverged_at": diverged[i]}
+        if record:
+            run |= {"curve": curves[i], "before": before[i], "after": after[i]}
+        runs.append(run)
+    return runs
+
+
+def _train_tricks(
+    config: OjaOnlineConfig,
+    data: _Data,
+    condition: _Condition,
+    method: str,
+    lr: float,
+    seeds: list[int],
+    eval_set: tuple[torch.Tensor, torch.Tensor],
+    *,
+    steps: int,
+    record: bool,
+    device: torch.device,
+) -> list[dict[str, Any]]:
+    """One engineering-trick method at learning rate ``lr`` on ``seeds`` (one stack)."""
+    trick = TRICKS[method]
+    sizes = _sizes(data, condition.hidden)
+    per_seed = [_initial_weights(sizes, s, condition.gain, device) for s in seeds]
+    weights = [torch.stack(ws) for ws in zip(*per_seed, strict=True)]
+    batch = 1 if trick.batch == "one" else config.trick_batch
+    curves: list[list[list[float]]] = [[] for _ in seeds]
+    curve_x, curve_y = data.test_x[: config.curve_samples], data.test_y[: config.curve_samples]
+    checks = _checks(steps, config.curve_points)
+
+    def logits_of(net):
+        return lambda xs: net(xs.unsqueeze(0).expand(len(seeds), -1, -1), training=False)
+
+    def on_check(seen: int, net) -> None:
+        if record and (seen in checks or any(seen - batch < c <= seen for c in checks)):
+            with torch.no_grad():
+                for curve, a in zip(curves, _accuracy(logits_of(net), curve_x, curve_y), strict=True):
+                    curve.append([seen, a])
+
+    with torch_threads(1):
+        net, diverged = train_trick(
+            trick,
+            weights,
+            lr=lr,
+            batch=batch,
+            inputs=data.train_x,
+            labels=data.train_y,
+            orders=_orders(data, seeds, steps).to(device),
+            activation=config.activation,
+            beta=config.softplus_beta,
+            every=1,
+            on_check=on_check,
         )
-        results[feedback] = runs[: len(seeds)]
-        results[f"{feedback}_oja"] = runs[len(seeds) :]
-    results["adam"] = _adam(config, data, hidden, seeds, gain, steps, eval_x, eval_y, device)
-    return results
+        with torch.no_grad():
+            accuracy = _accuracy(logits_of(net), *eval_set)
+    return [
+        {"lr": lr, "seed": s, "accuracy": a, "diverged_at": d} | ({"curve": c} if record else {})
+        for s, a, d, c in zip(seeds, accuracy, diverged, curves, strict=True)
+    ]
 
 
-def _tune(config: OjaOnlineConfig, data: _Data, device: torch.device) -> dict[str, Any]:
-    """Grid over θ₀ (and θ_oja) per method on the validation split, seed ``config.seed``."""
-    grid = [(lr, 0.0) for lr in config.lr_grid] + list(itertools.product(config.lr_grid, config.oja_grid))
-    chosen, table = {}, {}
+def _plastic_grid(config: OjaOnlineConfig, feedback: str, seed: int) -> list[_Net]:
+    """The tuning grid of one feedback mode: θ₀ × θ_oja (0 included), and for BP the per-layer θ_oja grid."""
+    nets = [_Net("grid", feedback, lr, oja, (), seed) for lr in config.lr_grid for oja in config.oja_grid]
+    if feedback == "bp" and "bp_oja_layers" in config.methods:
+        layered = config.oja_layer_scales
+        nets += [
+            _Net("layers", feedback, lr, oja, layered, seed) for lr in config.lr_grid for oja in config.oja_grid if oja
+        ]
+    return nets
+
+
+def _best(runs: list[dict[str, Any]], keep: Callable[[dict[str, Any]], bool]) -> list[float]:
+    """(θ₀, θ_oja) of the best run among ``keep``; ties go to the first in grid order (smaller θ_oja)."""
+    best = max((r for r in runs if keep(r)), key=lambda r: r["accuracy"])
+    return [best["lr"], best["oja"]]
+
+
+def _trick_grid(config: OjaOnlineConfig, method: str) -> tuple[float, ...]:
+    trick = TRICKS[method]
+    if trick.optimiser == "adam":
+        return config.adam_lr_grid
+    return config.lr_grid if trick.batch == "one" else config.sgd_batch_lr_grid
+
+
+def _tune(
+    config: OjaOnlineConfig, data: _Data, condition: _Condition, *, tricks: bool, device: torch.device
+) -> dict[str, Any]:
+    """θ per method on the validation split after ``condition.tune_steps`` samples, seed ``config.seed``."""
+    val = (data.val_x, data.val_y)
+    chosen: dict[str, Any] = {}
+    grid: dict[str, list[dict[str, Any]]] = {}
+    feedbacks = [f for f in ("bp", "fa") if any(m.startswith(f) for m in config.methods if m in PLASTIC)]
+    for feedback in feedbacks:
+        nets = _plastic_grid(config, feedback, config.seed)
+        runs = _train_plastic(
+            config, data, condition, nets, val, steps=condition.tune_steps, record=False, device=device
+        )
+        for run, net in zip(runs, nets, strict=True):
+            run["layers"] = bool(net.scales)
+        grid[feedback] = runs
+        chosen[feedback] = _best(runs, lambda r: r["oja"] == 0 and not r["layers"])
+        chosen[f"{feedback}_oja"] = _best(runs, lambda r: not r["layers"])
+        if feedback == "bp" and "bp_oja_layers" in config.methods:
+            chosen["bp_oja_layers"] = _best(runs, lambda r: r["oja"] == 0 or r["layers"])
+    for method in (m for m in config.methods if m in TRICKS and tricks):
+        runs = [
+            run
+            for lr in _trick_grid(config, method)
+            for run in _train_tricks(
+                config,
+                data,
+                condition,
+                method,
+                lr,
+                [config.seed],
+                val,
+                steps=condition.tune_steps,
+                record=False,
+                device=device,
+            )
+        ]
+        grid[method] = runs
+        chosen[method] = [max(runs, key=lambda r: r["accuracy"])["lr"], 0.0]
+    return {"chosen": chosen, "grid": grid}
+
+
+def _compare(
+    config: OjaOnlineConfig,
+    data: _Data,
+    condition: _Condition,
+    chosen: dict[str, Any],
+    trick_lrs: dict[str, Any],
+    device: torch.device,
+) -> dict[str, Any]:
+    """Every method with its θ on all seeds: test accuracy, learning curves, diagnostics."""
+    seeds = [config.seed + k for k in range(config.seeds)]
+    test = (data.test_x, data.test_y)
+    theta = {"bp_fixed": [config.fixed_lr, 0.0], "bp_oja_fixed": [config.fixed_lr, config.fixed_oja]} | chosen
+    out: dict[str, Any] = {}
     for feedback in ("bp", "fa"):
-        steps = min(config.tune_samples, config.n_train)
-        sizes = _sizes(config, config.hidden)
-        runs = _online(config, data, sizes, feedback, grid, [config.seed], 1.0, steps, data.val_x, data.val_y, device)
-        table[feedback] = runs
-        for method, with_oja in ((feedback, False), (f"{feedback}_oja", True)):
-            candidates = [r for r in runs if (r["oja"] > 0) == with_oja]
-            best = max(candidates, key=lambda r: r["accuracy"])
-            chosen[method] = [best["lr"], best["oja"]]
-    return {"chosen": chosen, "grid": table}
+        methods = [m for m in PLASTIC if m in config.methods and m.startswith(feedback)]
+        if not methods:
+            continue
+        nets = [
+            _Net(m, feedback, *theta[m], config.oja_layer_scales if m == "bp_oja_layers" else (), s)
+            for m in methods
+            for s in seeds
+        ]
+        runs = _train_plastic(config, data, condition, nets, test, steps=condition.steps, record=True, device=device)
+        for m in methods:
+            out[m] = _summary([r for r, n in zip(runs, nets, strict=True) if n.method == m], theta[m])
+    for method in (m for m in config.methods if m in TRICKS):
+        lr = trick_lrs[method][0]
+        runs = _train_tricks(
+            config, data, condition, method, lr, seeds, test, steps=condition.steps, record=True, device=device
+        )
+        out[method] = _summary(runs, [lr, 0.0])
+    return out
 
 
-def _summary(runs: list[dict]) -> dict[str, Any]:
-    acc = torch.tensor([r["accuracy"] for r in runs], dtype=torch.float64)
-    sd = float(acc.std()) if len(acc) > 1 else 0.0
+def _summary(runs: list[dict[str, Any]], theta: list[float]) -> dict[str, Any]:
+    acc = [r["accuracy"] for r in runs]
     return {
-        "mean": float(acc.mean()),
-        "sd": sd,
+        "mean": sum(acc) / len(acc),
         "n": len(runs),
         "diverged": sum(r["diverged_at"] is not None for r in runs),
+        "theta": theta,
         "runs": runs,
     }
 
 
+def _load(config: OjaOnlineConfig, name: str, run_dir: RunDir, device: torch.device) -> dict[str, torch.Tensor]:
+    train, test = load_train_test(name, run_dir=run_dir, config=config)
+    if config.n_train + config.n_val > len(train):
+        raise ValueError(f"n_train + n_val = {config.n_train + config.n_val} exceeds the {len(train)} training images")
+    n_test = min(config.n_test or len(test), len(test))
+    x, y = train.batch(torch.arange(config.n_train + config.n_val), flatten=True, device=device)
+    tx, ty = test.batch(torch.arange(n_test), flatten=True, device=device)
+    return {"x": x, "y": y, "test_x": tx, "test_y": ty}
+
+
+def _prepare(config: OjaOnlineConfig, raw: dict[str, torch.Tensor], kind: str) -> tuple[_Data, dict[str, Any]]:
+    """The splits preprocessed with statistics of the ``n_train`` online training images only."""
+    n = config.n_train
+    prep = fit_preprocessing(kind, raw["x"][:n])
+    x, tx = prep.apply(raw["x"]), prep.apply(raw["test_x"])
+    classes = int(max(raw["y"].max(), raw["test_y"].max())) + 1
+    return _Data(x[:n], raw["y"][:n], x[n:], raw["y"][n:], tx, raw["test_y"], classes), prep.record()
+
+
+def _phases(config: OjaOnlineConfig) -> list[tuple[str, str, str, _Condition]]:
+    """(dataset, preprocessing, key, condition) in run order: the sweeps' preprocessing first, then the sweeps."""
+    base = _Condition(config.hidden, 1.0, config.n_train, min(config.tune_samples, config.n_train))
+    steps, tune = min(config.sweep_samples, config.n_train), min(config.sweep_tune_samples, config.n_train)
+    preps = [config.sweep_preprocessing] + [p for p in config.preprocessings if p != config.sweep_preprocessing]
+    out = []
+    for name in config.datasets:
+        out.append((name, preps[0], f"{name}/online/{preps[0]}", base))
+        out += [
+            (name, preps[0], f"{name}/depth/{d}", _Condition((config.depth_width,) * d, 1.0, steps, tune))
+            for d in config.depths
+        ]
+        out += [
+            (name, preps[0], f"{name}/init/{g:g}", _Condition(config.hidden, g, steps, tune))
+            for g in config.init_scales
+        ]
+        out += [(name, p, f"{name}/online/{p}", base) for p in preps[1:]]
+    return out
+
+
 def run(config: OjaOnlineConfig, run_dir: RunDir) -> dict[str, Any]:
-    """Tune, then online learning per dataset, then depth and init-scale sweeps on the first dataset."""
+    """Per data set: online learning under each preprocessing, then the depth and init sweeps; all resumable."""
     device = resolve_device(config.device)
-    state = run_dir.load_checkpoint() or {"completed": {}}
-    done: dict[str, Any] = state["completed"]
-    seeds = [config.seed + k for k in range(config.seeds)]
-    datasets: dict[str, _Data] = {}
+    done: dict[str, Any] = (run_dir.load_checkpoint() or {"completed": {}})["completed"]
+    raw: dict[str, dict[str, torch.Tensor]] = {}
+    prepared: dict[tuple[str, str], tuple[_Data, dict[str, Any]]] = {}
 
-    def data_for(name: str) -> _Data:
-        if name not in datasets:
-            datasets[name] = _load(config, name, run_dir, device)
-        return datasets[name]
+    def data_for(name: str, kind: str) -> tuple[_Data, dict[str, Any]]:
+        if name not in raw:
+            raw[name] = _load(config, name, run_dir, device)
+        if (name, kind) not in prepared:
+            prepared[name, kind] = _prepare(config, raw[name], kind)
+        return prepared[name, kind]
 
-    def phase(key: str, fn) -> Any:
+    def phase(key: str, fn: Callable[[], Any]) -> Any:
         if key not in done:
             done[key] = fn()
             run_dir.log(phase=key, result=_brief(done[key]))
             run_dir.save_checkpoint({"completed": done})
         return done[key]
 
-    def compare(name: str, hidden: tuple[int, ...], chosen: dict, gain: float, steps: int) -> dict[str, Any]:
-        """Test accuracy of every method, all seeds, on ``name``'s test split."""
-        data = data_for(name)
-        runs = _methods(config, data, hidden, chosen, gain, steps, data.test_x, data.test_y, device, seeds)
-        return {m: _summary(r) for m, r in runs.items()}
+    for name, kind, key, condition in _phases(config):
+        is_online = "/online/" in key
 
-    for name in config.datasets:
-        tuned = phase(f"{name}/tune", lambda n=name: _tune(config, data_for(n), device))
-        phase(f"{name}/online", lambda n=name, t=tuned: compare(n, config.hidden, t["chosen"], 1.0, config.n_train))
-    first = config.datasets[0]
-    chosen = done[f"{first}/tune"]["chosen"]
-    steps = min(config.sweep_samples, config.n_train)
-    for depth in config.depths:
-        hidden = (config.depth_width,) * depth
-        phase(f"{first}/depth/{depth}", lambda h=hidden: compare(first, h, chosen, 1.0, steps))
-    for gain in config.init_scales:
-        phase(f"{first}/init/{gain:g}", lambda g=gain: compare(first, config.hidden, chosen, g, steps))
+        def tune(name=name, kind=kind, condition=condition, is_online=is_online):
+            return _tune(config, data_for(name, kind)[0], condition, tricks=is_online, device=device)
+
+        def compare(name=name, kind=kind, key=key, condition=condition):
+            data, prep = data_for(name, kind)
+            tuned = done[f"{key}/tune"]["chosen"]
+            trick_lrs = done[f"{name}/online/{kind}/tune"]["chosen"]
+            return {"preprocessing": prep} | _compare(config, data, condition, tuned, trick_lrs, device)
+
+        phase(f"{key}/tune", tune)
+        phase(key, compare)
     results = _assemble(config, done)
-    results["figures"] = _plot(config, results, run_dir)
-    results["notes"] = _notes(config, results, datasets)
+    results["figures"] = plot_all(config, results, run_dir, names=NAMES, labels=LABELS)
+    results["claims"] = [] if config.quick_variant else claims(config, results)
+    results["notes"] = _notes(config, results)
     return results
 
 
-def _brief(value: Any) -> Any:
-    if isinstance(value, dict) and "chosen" in value:
+def _brief(value: dict[str, Any]) -> Any:
+    if "chosen" in value:
         return value["chosen"]
-    return {m: round(v["mean"], 4) for m, v in value.items()}
+    return {m: round(v["mean"], 4) for m, v in value.items() if m in METHODS}
 
 
 def _assemble(config: OjaOnlineConfig, done: dict[str, Any]) -> dict[str, Any]:
-    first = config.datasets[0]
-    return {
-        "tuning": {n: done[f"{n}/tune"] for n in config.datasets},
-        "online": {n: done[f"{n}/online"] for n in config.datasets},
-        "depth": {str(d): done[f"{first}/depth/{d}"] for d in config.depths},
-        "init": {f"{g:g}": done[f"{first}/init/{g:g}"] for g in config.init_scales},
-    }
+    """Results by data set: ``online`` per preprocessing, ``depth`` and ``init`` per setting, each with its tuning."""
+    out: dict[str, Any] = {}
+    for name, _, key, _ in _phases(config):
+        sweep, setting = key.split("/")[1:]
+        out.setdefault(sweep, {}).setdefault(name, {})[setting] = done[key] | {"tuning": done[f"{key}/tune"]}
+    return out
 
 
-def _plot(config: OjaOnlineConfig, results: dict[str, Any], run_dir: RunDir) -> list[str]:
-    paths = []
-    for key, xlabel, xs in (
-        ("depth", "hidden layers", [float(d) for d in config.depths]),
-        ("init", "init scale g (× Xavier)", list(config.init_scales)),
-    ):
-        figure, (ax,) = new_figure(1, width=5.0)
-        seeds = []
-        for method, colour in zip(METHODS, distinct_colours(len(METHODS)), strict=True):
-            accuracies = [[100 * r["accuracy"] for r in results[key][k][method]["runs"]] for k in results[key]]
-            bars = [seed_error_bar(a, bounds=(0, 100)) for a in accuracies]
-            seeds += [len(a) for a in accuracies]
-            mean, error = [b[0] for b in bars], [[b[1] for b in bars], [b[2] for b in bars]]
-            ax.errorbar(xs, mean, yerr=error, marker="o", ms=3, capsize=2, color=colour, label=_NAMES[method])
-        if key == "init":
-            ax.set_xscale("log")
-        ticks_at(ax, xs)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_ylim(0, 100)
-        title = f"{_LABELS[config.datasets[0]]}, {config.sweep_samples} online samples\n{interval_caption(seeds)}"
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7)
-        paths.append(run_dir.save_figure(figure, f"accuracy_vs_{key}"))
-        close(figure)
-    return paths
+def paired_difference(condition: dict[str, Any], a: str, b: str) -> dict[str, Any] | None:
+    """Accuracy of method a minus method b, paired by seed: mean and 95 % t-interval (None if either is absent)."""
+    if a not in condition or b not in condition:
+        return None
+    by_seed = {r["seed"]: r["accuracy"] for r in condition[b]["runs"]}
+    diffs = [r["accuracy"] - by_seed[r["seed"]] for r in condition[a]["runs"] if r["seed"] in by_seed]
+    low, high = t_interval(diffs) if len(diffs) > 1 else (math.nan, math.nan)
+    return {"mean": sum(diffs) / len(diffs), "low": low, "high": high, "n": len(diffs)}
 
 
-def _claims(results: dict[str, Any]) -> list[tuple[str, bool]]:
-    """The paper's qualitative claims, checked on our means (difference beyond one pooled sd counts)."""
+def _claim_conditions(config: OjaOnlineConfig, results: dict[str, Any]) -> dict[str, list[tuple[str, dict]]]:
+    """The conditions each claim is about: online (every preprocessing), deep (≥ 6 layers), bad init (g ≠ 1)."""
+    out: dict[str, list[tuple[str, dict]]] = {"online": [], "deep": [], "bad init": []}
+    for name in config.datasets:
+        label = LABELS[name]
+        out["online"] += [(f"{label}, {p} input", results["online"][name][p]) for p in config.preprocessings]
+        deep = [d for d in config.depths if d >= 6] or [max(config.depths)]
+        out["deep"] += [(f"{label}, {d} hidden layers", results["depth"][name][str(d)]) for d in deep]
+        bad = [g for g in config.init_scales if g != 1.0]
+        out["bad init"] += [(f"{label}, g = {g:g}", results["init"][name][f"{g:g}"]) for g in bad]
+    return out
 
-    def better(a, b) -> bool:
-        return a["mean"] - b["mean"] > max(a["sd"], b["sd"])
 
-    online = results["online"]
-    claims = [
-        (f"{_LABELS[n]}: BP + Oja beats pure BP online", better(online[n]["bp_oja"], online[n]["bp"])) for n in online
-    ]
-    claims += [
-        (f"{_LABELS[n]}: FA + Oja beats FA online", better(online[n]["fa_oja"], online[n]["fa"])) for n in online
-    ]
-    deepest = max(results["depth"], key=int)
-    claims.append(
-        (
-            f"depth {deepest}: BP + Oja beats BP",
-            better(results["depth"][deepest]["bp_oja"], results["depth"][deepest]["bp"]),
+def claims(config: OjaOnlineConfig, results: dict[str, Any]) -> list[dict[str, Any]]:
+    """A verdict per claim from paired differences (BP + Oja − BP, 95 % t-interval over seeds).
+
+    supported: tuned BP + Oja beats tuned BP (interval above 0) in every condition of the claim; supported under a
+    stated condition: some comparison (tuned, fixed θ or per layer) does so in some conditions; otherwise not supported.
+    """
+    verdicts = []
+    for claim, conditions in _claim_conditions(config, results).items():
+        rows = []
+        for label, condition in conditions:
+            for a, b in PAIRS:
+                diff = paired_difference(condition, a, b)
+                if diff is not None:
+                    rows.append({"condition": label, "a": a, "b": b, **diff})
+        tuned = [r for r in rows if (r["a"], r["b"]) == PAIRS[0]]
+        wins = [r for r in rows if r["low"] > 0]
+        losses = [r for r in tuned if r["high"] < 0]
+        if tuned and all(r["low"] > 0 for r in tuned):
+            verdict = "supported"
+        elif wins:
+            verdict = "supported under a stated condition"
+        else:
+            verdict = "not supported"
+        verdicts.append(
+            {
+                "claim": claim,
+                "verdict": verdict,
+                "where": [f"{NAMES[r['a']]} vs {NAMES[r['b']]}, {r['condition']}" for r in wins],
+                "tuned_worse": [r["condition"] for r in losses],
+                "comparisons": rows,
+            }
         )
-    )
-    for g, r in results["init"].items():
-        if float(g) != 1.0:
-            claims.append((f"init g = {g}: BP + Oja beats BP", better(r["bp_oja"], r["bp"])))
-    return claims
+    return verdicts
 
 
-def _notes(config: OjaOnlineConfig, results: dict[str, Any], datasets: dict[str, _Data]) -> list[str]:
+def _notes(config: OjaOnlineConfig, results: dict[str, Any]) -> list[str]:
     notes = [
-        f"Online: batch 1, one pass over {config.n_train} training images, {config.seeds} seeds (new init, B and"
-        f" order each); network 784-{'-'.join(map(str, config.hidden))}-10, {config.activation}"
-        f" (β = {config.softplus_beta:g}), no biases, Xavier init. Rule ΔW = −θ₀ e yᵀ + θ_oja (y y_preᵀ − y yᵀ W),"
-        " softmax post at the output, batch sum. θ chosen on the validation split (last"
-        f" {config.n_val} training images) from θ₀ ∈ {list(config.lr_grid)}, θ_oja ∈ {list(config.oja_grid)}"
-        f" after {config.tune_samples} samples; chosen: {results['tuning'][config.datasets[0]]['chosen']}.",
-        f"Sweeps on {_LABELS[config.datasets[0]]} with {config.sweep_samples} online samples and the same θ:"
-        f" depth {list(config.depths)} hidden layers of {config.depth_width}; init Xavier × {list(config.init_scales)}."
-        f" Adam: mini-batch {config.adam_batch}, lr {config.adam_lr:g}, one pass over the same samples.",
-        "Diverged networks (non-finite weights) are scored at chance (10%) and counted in 'diverged'.",
+        f"Online: batch 1, one pass over {config.n_train} training images, {config.seeds} seeds (init and order per"
+        f" seed, shared by all methods); network n₀-{'-'.join(map(str, config.hidden))}-classes, {config.activation}"
+        f" (β = {config.softplus_beta:g}), no biases, Xavier × g. Rule ΔW = −θ₀ e yᵀ + θ_oja,ℓ (y y_preᵀ − y yᵀ W),"
+        f" softmax post at the output, batch sum. Fixed: θ₀ = {config.fixed_lr:g}, θ_oja = {config.fixed_oja:g}."
+        f" Tuned on the validation split (last {config.n_val} training images, seed {config.seed}): θ₀ ∈"
+        f" {list(config.lr_grid)}, θ_oja ∈ {list(config.oja_grid)}, per-layer factors {list(config.oja_layer_scales)}.",
+        f"Sweeps ({config.sweep_preprocessing} input, {config.sweep_samples} samples, tuned after"
+        f" {config.sweep_tune_samples}): depth {list(config.depths)} hidden layers of {config.depth_width}; init"
+        f" Xavier × {list(config.init_scales)}. Tricks: learning rates tuned at the base network, g = 1; mini-batch"
+        f" {config.trick_batch}.",
+        "Diverged networks (non-finite weights or loss) are scored at chance and counted in 'diverged'.",
     ]
-    if not config.quick_variant:  # a quick variant is too small to test a claim
-        notes.append(
-            "The Oja paper's numbers are not quoted (not checked against its full text); only its qualitative "
-            "claims are checked."
+    for c in results["claims"]:
+        where = f" ({'; '.join(c['where'])})" if c["where"] and c["verdict"] != "supported" else ""
+        worse = (
+            f"; tuned BP + Oja significantly below tuned BP in: {'; '.join(c['tuned_worse'])}"
+            if c["tuned_worse"]
+            else ""
         )
-        notes += [f"Claim {'supported' if ok else 'NOT supported'}: {text}." for text, ok in _claims(results)]
-    notes += synthetic_note(config)
-    return notes
+        notes.append(f"Claim '{c['claim']}': {c['verdict']}{where}{worse}.")
+    return notes + synthetic_note(config)
 
 
 def summarize(results: dict[str, Any]) -> list[ReportRow]:
-    """Test accuracy (mean [95% t-interval] over seeds) per dataset and method, then the claims."""
+    """Online test accuracy per data set, preprocessing and method (mean [95 % t-interval]), then the verdicts."""
     rows = []
-    for name, methods in results["online"].items():
-        for method, r in methods.items():
-            rows.append(
-                ReportRow(
-                    f"{_LABELS[name]} online test accuracy, {_NAMES[method]} (mean [95% t-interval] over "
-                    f"{len(r['runs'])} seeds)",
-                    format_percent_interval([run["accuracy"] for run in r["runs"]]),
-                    None,
-                    "Oja paper (numbers unconfirmed)",
+    for name, preps in results["online"].items():
+        for kind, condition in preps.items():
+            for method in (m for m in METHODS if m in condition):
+                runs = condition[method]["runs"]
+                rows.append(
+                    ReportRow(
+                        f"{LABELS[name]} online, {kind} input: {NAMES[method]} (test accuracy, mean [95% t-interval]"
+                        f" over {len(runs)} seeds)",
+                        format_percent_interval([r["accuracy"] for r in runs]),
+                        None,
+                        "Oja paper (numbers not checked)",
+                    )
                 )
-            )
-    for text, ok in _claims(results):
-        rows.append(ReportRow(text, "yes" if ok else "no", "yes (paper's claim)", "Oja paper abstract", verdict=True))
+    for c in results["claims"]:
+        rows.append(
+            ReportRow(f"Oja helps pure BP: {c['claim']}", c["verdict"], "supported", "Oja paper abstract", True)
+        )
     return rows
 
 
 EXPERIMENT = Experiment(
     name="oja-online",
-    description="Oja's rule with backprop / FA: online learning, depth and bad init (Shervani-Tabar et al. 2024).",
+    description="Oja's rule with backprop: online, deep and badly initialised, against BP and the engineering tricks.",
     paper="Shervani-Tabar, Mirhoseini & Rosenbaum 2024",
     config_class=OjaOnlineConfig,
     run=run,
