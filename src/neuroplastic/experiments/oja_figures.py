@@ -7,7 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from neuroplastic.runs.figures import close, distinct_colours, interval_caption, new_panels, seed_error_bar, ticks_at
+from neuroplastic.runs.figures import (
+    close,
+    distinct_colours,
+    integer_ticks,
+    interval_caption,
+    new_panels,
+    seed_error_bar,
+    ticks_at,
+)
 from neuroplastic.runs.folder import RunDir
 
 # Which runs the diagnostics figure shows: (method, "before" or "after", label, line style).
@@ -58,6 +66,7 @@ def _curves(config, online, label, colours, names, run_dir, name) -> str:
         ax.set_title(f"{label}, {kind} input", fontsize=9)
     axes[0].legend(fontsize=6)
     figure.suptitle(f"Learning curves: {interval_caption(seeds)} (bands)", fontsize=9)
+    figure.tight_layout(rect=(0, 0, 1, 0.95))
     path = run_dir.save_figure(figure, f"learning_curves_{name}")
     close(figure)
     return path
@@ -98,6 +107,7 @@ def _sweeps(config, results, name, label, colours, names, run_dir) -> str:
         f" {interval_caption(seeds)}",
         fontsize=9,
     )
+    figure.tight_layout(rect=(0, 0, 1, 0.95))
     path = run_dir.save_figure(figure, f"accuracy_sweeps_{name}")
     close(figure)
     return path
@@ -123,7 +133,7 @@ def _mean_over_seeds(runs, when: str, key: str) -> list[float]:
 
 def _diagnostics(config, results, name, label, run_dir) -> str:
     conditions = _diagnostic_conditions(config, results, name)
-    figure, axes = new_panels(2 * len(conditions), max_columns=len(conditions), width=4.2, height=3.3)
+    figure, axes = new_panels(2 * len(conditions), max_columns=len(conditions), width=4.2, height=3.8)
     seeds = []
     for column, (title, condition) in enumerate(conditions):
         for row, (key, ylabel) in enumerate((("rms", "RMS activity per unit"), ("rank", "effective rank"))):
@@ -137,6 +147,7 @@ def _diagnostics(config, results, name, label, run_dir) -> str:
                 ax.plot(range(1, len(values) + 1), values, style, marker="o", ms=2.5, label=line_label)
             if key == "rms":
                 ax.set_yscale("log")
+            integer_ticks(ax)
             ax.set_xlabel("layer ℓ (last: logits)")
             ax.set_ylabel(ylabel)
             ax.set_title(f"{label}, {title}", fontsize=9)
@@ -146,6 +157,7 @@ def _diagnostics(config, results, name, label, run_dir) -> str:
         f"mean over {min(seeds, default=0)} seeds",
         fontsize=9,
     )
+    figure.tight_layout(rect=(0, 0, 1, 0.95))
     path = run_dir.save_figure(figure, f"diagnostics_{name}")
     close(figure)
     return path

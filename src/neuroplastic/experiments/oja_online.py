@@ -336,13 +336,12 @@ def _train_tricks(
     batch = 1 if trick.batch == "one" else config.trick_batch
     curves: list[list[list[float]]] = [[] for _ in seeds]
     curve_x, curve_y = data.test_x[: config.curve_samples], data.test_y[: config.curve_samples]
-    checks = _checks(steps, config.curve_points)
 
     def logits_of(net):
         return lambda xs: net(xs.unsqueeze(0).expand(len(seeds), -1, -1), training=False)
 
     def on_check(seen: int, net) -> None:
-        if record and (seen in checks or any(seen - batch < c <= seen for c in checks)):
+        if record:
             with torch.no_grad():
                 for curve, a in zip(curves, _accuracy(logits_of(net), curve_x, curve_y), strict=True):
                     curve.append([seen, a])
@@ -358,7 +357,7 @@ def _train_tricks(
             orders=_orders(data, seeds, steps).to(device),
             activation=config.activation,
             beta=config.softplus_beta,
-            every=1,
+            checks=_checks(steps, config.curve_points),
             on_check=on_check,
         )
         with torch.no_grad():

@@ -9,7 +9,7 @@ mini-batch (affine γ, β per unit; BatchNorm evaluates with running statistics,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,10 +41,14 @@ TRICKS: dict[str, Trick] = {
 
 
 class StackedNet:
-    """S MLPs as stacked tensors: ``weights`` (leaves with grad), per-unit γ, β and BatchNorm running statistics."""
+    """S MLPs as stacked tensors: weights, per-unit γ, β and BatchNorm running statistics.
+
+    The weights are held transposed (S × n_{ℓ−1} × n_ℓ, leaves with grad) so that y Wᵀ is a plain batched product
+    and its gradient arrives contiguous; `weights` gives them in the usual S × n_ℓ × n_{ℓ−1} layout.
+    """
 
     def __init__(self, weights: Sequence[torch.Tensor], norm: Norm, activation: Activation, beta: float):
-        self.weights = [w.detach().clone().requires_grad_() for w in weights]
+        self.transposed = [w.detach().mT.contiguous().requires_grad_() for w in weights]
         self.norm, self.activation, self.beta = norm, activation, beta
         hidden = [w.shape[:-1] for w in weights[:-1]]  # S × n_ℓ
         like = weights[0]
@@ -55,16 +59,21 @@ class StackedNet:
             for s, g in zip(hidden, self.gains, strict=True)
         ]
 
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """W_ℓ, S × n_ℓ × n_{ℓ−1} (views of the trained tensors)."""
+        return [w.mT for w in self.transposed]
+
     def parameters(self) -> list[torch.Tensor]:
         """What the optimiser updates (γ and β only with a normalisation layer)."""
-        return self.weights + (self.gains + self.shifts if self.norm != "none" else [])
+        return self.transposed + (self.gains + self.shifts if self.norm != "none" else [])
 
     def __call__(self, x: torch.Tensor, *, training: bool) -> torch.Tensor:
         """Logits S × batch × n_L for inputs S × batch × n₀."""
         y = x
-        for l, w in enumerate(self.weights):
-            z = y @ w.mT
-            if l == len(self.weights) - 1:
+        for l, w in enumerate(self.transposed):
+            z = y @ w
+            if l == len(self.transposed) - 1:
                 return z
             y = activate(self._normalise(z, l, training), self.activation, self.beta)
         raise AssertionError("unreachable: the last layer returns")
@@ -97,19 +106,22 @@ def train_trick(
     orders: torch.Tensor,
     activation: Activation,
     beta: float,
-    every: int = 500,
+    checks: Collection[int] = (),
     on_check: Callable[[int, StackedNet], None] | None = None,
 ) -> tuple[StackedNet, list[int | None]]:
     """One pass of S stacked networks over ``orders`` (S × steps sample indices), ``batch`` samples per step.
 
-    ``on_check(samples_seen, net)`` runs at every ``every`` samples (learning curves); returns the trained net and,
-    per network, the samples seen at the first check where its loss was non-finite (None if never).
+    After the step that reaches or passes each count of samples in ``checks`` (and after the last step),
+    divergence is checked and ``on_check(samples_seen, net)`` runs (learning curves). Returns the trained net and,
+    per network, the samples seen at the first check where its loss was non-finite (None if never). The optimisers
+    are torch's fused CPU/GPU kernels (one pass over the parameters per step).
     """
     if trick.norm == "batch" and batch < 2:
         raise ValueError("BatchNorm needs a mini-batch of at least 2 samples")
     net = StackedNet(weights, trick.norm, activation, beta)
     params = net.parameters()
-    optimiser = torch.optim.SGD(params, lr=lr) if trick.optimiser == "sgd" else torch.optim.Adam(params, lr=lr)
+    optimiser_class = torch.optim.SGD if trick.optimiser == "sgd" else torch.optim.Adam
+    optimiser = optimiser_class(params, lr=lr, fused=True)
     networks, steps = orders.shape
     diverged: list[int | None] = [None] * networks
     finite = torch.ones(networks, dtype=torch.bool, device=inputs.device)
@@ -123,7 +135,7 @@ def train_trick(
         optimiser.step()
         finite &= torch.isfinite(losses.detach())
         seen = min(start + batch, steps)
-        if seen % every < batch or seen == steps:
+        if seen == steps or any(start < c <= seen for c in checks):
             for i in (~finite).nonzero().flatten().tolist():
                 diverged[i] = diverged[i] or seen
             if on_check is not None:
