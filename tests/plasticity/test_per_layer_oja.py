@@ -205,3 +205,23 @@ def test_rule_backward_writes_the_negated_per_layer_update(bias, n):
     # layer 2 has θ_oja = 0: its .grad is exactly θ₀ ∂CE/∂W there, and the others' Oja part is not negligible
     torch.testing.assert_close(linears[1].weight.grad, theta0[1] * grads[1], atol=1e-14, rtol=0)
     assert all((float(thetas[l]) * oja[l]).abs().max() > 1e-4 for l in (0, 2))
+
+
+def test_a_grid_of_learning_rates_updates_each_stacked_bias_by_its_own_rate():
+    """Δb_ℓ = −θ₀,s Σ_b e_ℓ for network s of a stack, θ₀ given as an S × 1 × 1 grid (bias shape unchanged)."""
+    sizes = [5, 4, 3]
+    states = [
+        init_state(sizes, feedback="bp", bias=True, dtype=torch.float64, generator=torch.Generator().manual_seed(s))
+        for s in range(3)
+    ]
+    stacked = stack_states(states)
+    x = torch.randn(3, 2, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+    t = torch.tensor([[0, 2], [1, 1], [2, 0]])
+    thetas = [0.01, 0.02, 0.05]
+    grid = Learner(Rule({"pseudo_grad": torch.tensor(thetas, dtype=torch.float64).view(-1, 1, 1)}), "bp")
+    result = grid.step(stacked, x, t)
+    for s, theta in enumerate(thetas):
+        alone = Learner(Rule({"pseudo_grad": theta}), "bp").step(states[s], x[s], t[s])
+        for b_grid, b_alone in zip(result.state.biases, alone.state.biases, strict=True):
+            assert b_grid[s].shape == b_alone.shape
+            torch.testing.assert_close(b_grid[s], b_alone, rtol=1e-15, atol=1e-15)

@@ -658,23 +658,42 @@ def _notes(config: OjaOnlineConfig, results: dict[str, Any]) -> list[str]:
     return notes + synthetic_note(config)
 
 
+_SETTINGS = {"online": "online, {} input", "depth": "{} hidden layers", "init": "init g = {}"}
+
+
+def _theta_text(method: str, theta: list[float]) -> str:
+    if method in TRICKS:
+        return f" (lr {theta[0]:g})"
+    return f" (θ₀ {theta[0]:g}" + (f", θ_oja {theta[1]:g})" if "oja" in method else ")")
+
+
+def _points(diff: dict[str, Any]) -> str:
+    """A paired difference in percentage points with its interval."""
+    if diff["n"] < 2:
+        return f"{100 * diff['mean']:+.1f} points (1 seed, no interval)"
+    return f"{100 * diff['mean']:+.1f} points [{100 * diff['low']:+.1f}, {100 * diff['high']:+.1f}]"
+
+
 def summarize(results: dict[str, Any]) -> list[ReportRow]:
-    """Online test accuracy per data set, preprocessing and method (mean [95 % t-interval]), then the verdicts."""
+    """Test accuracy per condition and method (mean [95 % t-interval], θ used); paired differences and verdicts."""
     rows = []
-    for name, preps in results["online"].items():
-        for kind, condition in preps.items():
-            for method in (m for m in METHODS if m in condition):
-                runs = condition[method]["runs"]
-                rows.append(
-                    ReportRow(
-                        f"{LABELS[name]} online, {kind} input: {NAMES[method]} (test accuracy, mean [95% t-interval]"
-                        f" over {len(runs)} seeds)",
-                        format_percent_interval([r["accuracy"] for r in runs]),
-                        None,
-                        "Oja paper (numbers not checked)",
+    for sweep, setting in _SETTINGS.items():
+        for name, points in results[sweep].items():
+            for key, condition in points.items():
+                for method in (m for m in METHODS if m in condition):
+                    r = condition[method]
+                    rows.append(
+                        ReportRow(
+                            f"{LABELS[name]}, {setting.format(key)}: {NAMES[method]}"
+                            f"{_theta_text(method, r['theta'])}, test accuracy over {r['n']} seeds",
+                            format_percent_interval([run["accuracy"] for run in r["runs"]]),
+                        )
                     )
-                )
     for c in results["claims"]:
+        for r in c["comparisons"]:
+            rows.append(
+                ReportRow(f"{c['claim']}: {r['condition']}: {NAMES[r['a']]} − {NAMES[r['b']]}, paired", _points(r))
+            )
         rows.append(
             ReportRow(f"Oja helps pure BP: {c['claim']}", c["verdict"], "supported", "Oja paper abstract", True)
         )

@@ -110,44 +110,63 @@ def factored_updates(
     """
     ys, es = signals
     n_layers = len(weights)
-    batch = ys[0].shape[-2]
-    scale = 1.0 / batch if rule.reduce == "mean" else 1.0
+    scale = 1.0 / ys[0].shape[-2] if rule.reduce == "mean" else 1.0
+    thetas = {name: _thetas(rule, name, n_layers, scale, weights[0].dtype) for name in rule.coefficients}
+    reads_post = any(TERMS[name].uses_post_activity for name in thetas)
     updates = []
     for l, (w, b) in enumerate(zip(weights, feedbacks, strict=True)):
         post_y = ys[l + 1]
         is_output = l == n_layers - 1
-        if is_output and rule.output_post == "softmax":
+        if is_output and rule.output_post == "softmax" and reads_post:
             post_y = torch.softmax(post_y, dim=-1)
         inputs = (ys[l], post_y, es[l], es[l + 1], w)
-        lefts: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id(R_k) → (Σ θ L_k, R_k)
+        pairs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id(R_k) → (Σ θ L_k, R_k)
         dense = None
-        for name in rule.coefficients:
+        for name, layer_thetas in thetas.items():
             term = TERMS[name]
             if is_output and rule.output_post == "excluded" and term.uses_post_activity:
                 continue
-            theta = rule.theta(name, l, n_layers)
+            theta = layer_thetas[l]
             if term.factors is None:
                 value = theta * term(*inputs, b)
                 dense = value if dense is None else dense + value
                 continue
             for left, right in term.factors(*inputs):
-                previous = lefts.get(id(right))
+                previous = pairs.get(id(right))
                 left = theta * left if previous is None else previous[0] + theta * left
-                lefts[id(right)] = (left, right)
-        left = right = None
-        if lefts:
-            left = _scaled(torch.cat([pair[0] for pair in lefts.values()], dim=-2), scale)
-            right = torch.cat([pair[1] for pair in lefts.values()], dim=-2)
+                pairs[id(right)] = (left, right)
+        left, right = _stacked(list(pairs.values()))
         bias = None
         if biases:
-            theta0 = rule.theta("pseudo_grad", l, n_layers) if "pseudo_grad" in rule.coefficients else 0.0
-            bias = _scaled(-theta0 * es[l + 1].sum(-2), scale)
-        updates.append(LayerUpdate(None if dense is None else _scaled(dense, scale), left, right, bias))
+            theta0 = thetas["pseudo_grad"][l] if "pseudo_grad" in thetas else 0.0
+            bias = -(theta0 * es[l + 1]).sum(-2)  # θ₀ may be S × 1 × 1 (a grid of stacked networks)
+        updates.append(LayerUpdate(dense, left, right, bias))
     return tuple(updates)
 
 
-def _scaled(t: torch.Tensor, scale: float) -> torch.Tensor:
+def _scaled(t: Coefficient, scale: float) -> Coefficient:
     return t if scale == 1.0 else t * scale
+
+
+def _thetas(rule: Rule, name: str, n_layers: int, scale: float, dtype: torch.dtype) -> list[Coefficient]:
+    """θ_r × scale for every layer.
+
+    A number shared by all layers becomes one 0-dim CPU tensor of the weights' dtype, a scalar on any device: on the
+    CPU a product with a Python number converts it on every use. Float32 and float64 round both alike (half
+    precision would not).
+    """
+    value = rule.coefficients[name]
+    if isinstance(value, (int, float)) and dtype in (torch.float32, torch.float64):
+        return [torch.full((), value * scale, dtype=dtype)] * n_layers
+    return [_scaled(rule.theta(name, l, n_layers), scale) for l in range(n_layers)]
+
+
+def _stacked(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(L, R) with the factor pairs stacked along the rank dimension (no copy for a single pair)."""
+    if len(pairs) < 2:
+        return pairs[0] if pairs else (None, None)
+    lefts, rights = zip(*pairs, strict=True)
+    return torch.cat(lefts, dim=-2), torch.cat(rights, dim=-2)
 
 
 def layer_updates(

@@ -9,8 +9,9 @@ Metadata: which signals a term reads, and whether it needs the pre-synaptic erro
 2023 name F⁰, F² and F⁹), otherwise the numbering of the authors' development code.
 
 Most terms are sums of outer products, F = Σ_k L_kᵀ R_k with L_k: batch × n_ℓ and R_k: batch × n_{ℓ−1}; their
-``factors`` let a rule scale the thin L_k by θ and form ΔW with one matrix product (the Oja decay enters as
-(−y)ᵀ(y W), i.e. y(yᵀW)), instead of several passes over W-sized tensors.
+``factors`` let a rule scale the thin L_k by θ and form ΔW with one matrix product (Oja's rule is the one pair
+L = y_ℓ, R = y_{ℓ−1} − y_ℓ W_ℓ, so its decay is y(yᵀW)), instead of several passes over W-sized tensors. A term
+has as few pairs as its algebra allows: each pair adds a rank to that product.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def ehebb(pre_y, post_y, pre_e, post_e, weight, feedback):
     "y_ℓ y_{ℓ−1}ᵀ − (y_ℓ y_ℓᵀ) W_ℓ",
     ("pre_y", "post_y", "W"),
     "NatComm F⁹, Oja's subspace rule (the authors' development term '12')",
-    lambda py, qy, pe, qe, w: [(qy, py), (-qy, qy @ w)],
+    lambda py, qy, pe, qe, w: [(qy, py - qy @ w)],
 )
 def oja(pre_y, post_y, pre_e, post_e, weight, feedback):
     """F⁹ = y_ℓ y_{ℓ−1}ᵀ − (y_ℓ y_ℓᵀ) W_ℓ."""
@@ -212,7 +213,7 @@ def pre_error(pre_y, post_y, pre_e, post_e, weight, feedback):
     "e_ℓ e_{ℓ−1}ᵀ − (e_ℓ e_ℓᵀ) W_ℓ",
     ("pre_e", "post_e", "W"),
     "the authors' development term '8', deleted by them before the paper",
-    lambda py, qy, pe, qe, w: [(qe, pe), (-qe, qe @ w)],
+    lambda py, qy, pe, qe, w: [(qe, pe - qe @ w)],
 )
 def ehebb_post_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     """e_ℓ e_{ℓ−1}ᵀ − (e_ℓ e_ℓᵀ) W_ℓ."""
@@ -224,7 +225,7 @@ def ehebb_post_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     "e_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)",
     ("pre_e", "post_e", "W"),
     "NatComm pool, eHebb with a pre-error decay (the authors' development term '9')",
-    lambda py, qy, pe, qe, w: [(qe, pe), (-(pe @ w.mT), pe)],
+    lambda py, qy, pe, qe, w: [(qe - pe @ w.mT, pe)],
 )
 def ehebb_pre_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     """e_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)."""
@@ -236,7 +237,7 @@ def ehebb_pre_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     "y_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)",
     ("post_y", "pre_e", "W"),
     "NatComm pool, post activity × pre error with a pre-error decay (the authors' development term '11')",
-    lambda py, qy, pe, qe, w: [(qy, pe), (-(pe @ w.mT), pe)],
+    lambda py, qy, pe, qe, w: [(qy - pe @ w.mT, pe)],
 )
 def post_y_pre_e_decay(pre_y, post_y, pre_e, post_e, weight, feedback):
     """y_ℓ e_{ℓ−1}ᵀ − W_ℓ (e_{ℓ−1} e_{ℓ−1}ᵀ)."""
