@@ -451,14 +451,19 @@ def _compare(
         methods = [m for m in PLASTIC if m in config.methods and m.startswith(feedback)]
         if not methods:
             continue
+        distinct: dict[tuple, str] = {}
+        for m in methods:
+            distinct.setdefault(_identity(m, theta[m], config), m)
         nets = [
             _Net(m, feedback, *theta[m], config.oja_layer_scales if m == "bp_oja_layers" else (), s)
-            for m in methods
+            for m in distinct.values()
             for s in seeds
         ]
         runs = _train_plastic(config, data, condition, nets, test, steps=condition.steps, record=True, device=device)
         for m in methods:
-            out[m] = _summary([r for r, n in zip(runs, nets, strict=True) if n.method == m], theta[m])
+            first = distinct[_identity(m, theta[m], config)]
+            out[m] = _summary([r for r, n in zip(runs, nets, strict=True) if n.method == first], theta[m])
+    _merge_identical(out, config)
     for method in (m for m in config.methods if m in TRICKS):
         lr = trick_lrs[method][0]
         runs = _train_tricks(
@@ -466,6 +471,26 @@ def _compare(
         )
         out[method] = _summary(runs, [lr, 0.0])
     return out
+
+
+def _identity(method: str, theta: list[float], config: OjaOnlineConfig) -> tuple[Any, ...]:
+    """What makes two plastic methods one computation: feedback, θ₀, θ_oja and, with Oja, its per-layer factors."""
+    lr, oja = theta
+    scales = tuple(config.oja_layer_scales) if method == "bp_oja_layers" and oja > 0 else ()
+    return method[:2], lr, oja, scales
+
+
+def _merge_identical(condition: dict[str, Any], config: OjaOnlineConfig) -> None:
+    """Methods whose θ coincide with an earlier method's (e.g. tuned BP + Oja choosing θ_oja = 0) get its runs.
+
+    They are one computation: trained twice, two copies of a network would differ by rounding alone (a batched
+    product's rounding depends on a network's place in the stack), amplified over thousands of online steps.
+    """
+    first: dict[tuple, str] = {}
+    for m in (m for m in PLASTIC if m in condition):
+        key = _identity(m, condition[m]["theta"], config)
+        if first.setdefault(key, m) != m:
+            condition[m] = condition[first[key]] | {"theta": condition[m]["theta"], "same_as": first[key]}
 
 
 def _summary(runs: list[dict[str, Any]], theta: list[float]) -> dict[str, Any]:
@@ -571,7 +596,9 @@ def _assemble(config: OjaOnlineConfig, done: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, _, key, _ in _phases(config):
         sweep, setting = key.split("/")[1:]
-        out.setdefault(sweep, {}).setdefault(name, {})[setting] = done[key] | {"tuning": done[f"{key}/tune"]}
+        condition = done[key] | {"tuning": done[f"{key}/tune"]}
+        _merge_identical(condition, config)
+        out.setdefault(sweep, {}).setdefault(name, {})[setting] = condition
     return out
 
 
