@@ -5,9 +5,10 @@ import pytest
 import yaml
 
 from neuroplastic.experiments.oja_online import (
+    BP_BASELINES,
     EXPERIMENT,
     METHODS,
-    PAIRS,
+    OJA_VARIANTS,
     OjaOnlineConfig,
     claims,
     paired_difference,
@@ -180,8 +181,23 @@ def test_verdicts_follow_the_paired_intervals():
     ]
     bad_init = next(c for c in claims(config, results) if c["claim"] == "bad init")
     assert bad_init["verdict"] == "supported under a stated condition"
-    assert bad_init["where"] == ["BP + Oja, fixed θ vs BP, one fixed lr, MNIST, g = 0.05"]
-    assert {(r["a"], r["b"]) for r in bad_init["comparisons"]} <= set(PAIRS)
+    assert bad_init["where"] == ["BP + Oja, fixed θ, MNIST, g = 0.05"]
+    assert {(r["a"], r["b"]) for r in bad_init["comparisons"]} == {
+        (a, b) for a in OJA_VARIANTS[:2] for b in BP_BASELINES
+    }
+
+
+def test_beating_a_failed_tuning_of_bp_is_not_beating_bp():
+    """BP + Oja must beat BP run both ways: above tuned BP (whose tuning failed) but not above BP at the fixed lr."""
+    config = OjaOnlineConfig(datasets=("mnist",))
+    results = _results(config, {})
+    deepest = results["depth"]["mnist"][str(max(config.depths))]
+    deepest["bp"]["runs"] = [{"seed": s, "accuracy": 0.5 + 0.001 * s} for s in range(5)]
+    deepest["bp_oja"]["runs"] = [{"seed": s, "accuracy": 0.7 - 0.001 * s} for s in range(5)]
+    deep = next(c for c in claims(config, results) if c["claim"] == "deep")
+    assert deep["verdict"] == "not supported" and deep["where"] == []
+    above_tuned = [r for r in deep["comparisons"] if r["a"] == "bp_oja" and r["b"] == "bp" and r["low"] > 0]
+    assert len(above_tuned) == 1
 
 
 def test_config_validation():
