@@ -114,10 +114,17 @@ def _sweeps(config, results, name, label, colours, names, run_dir) -> str:
 
 
 def _diagnostic_conditions(config, results, name) -> list[tuple[str, dict[str, Any]]]:
+    """The deepest network, the smallest init and the largest init at which plain BP kept finite weights."""
     depth = max(config.depths)
+    inits = results["init"][name]
+
+    def bp_finite(g: float) -> bool:
+        return all(r["diverged_at"] is None for r in inits[f"{g:g}"].get("bp_fixed", {"runs": []})["runs"])
+
+    largest = max((g for g in config.init_scales if bp_finite(g)), default=max(config.init_scales))
     out = [(f"{depth} hidden layers", results["depth"][name][str(depth)])]
-    for g in sorted({min(config.init_scales), max(config.init_scales)}):
-        out.append((f"init g = {g:g}", results["init"][name][f"{g:g}"]))
+    for g in sorted({min(config.init_scales), largest}):
+        out.append((f"init g = {g:g}", inits[f"{g:g}"]))
     return out
 
 
@@ -143,18 +150,20 @@ def _diagnostics(config, results, name, label, run_dir) -> str:
                     continue
                 runs = condition[method]["runs"]
                 values = _mean_over_seeds(runs, when, key)
+                diverged = sum(r["diverged_at"] is not None for r in runs) if when == "after" else 0
                 seeds.append(len(runs))
-                ax.plot(range(1, len(values) + 1), values, style, marker="o", ms=2.5, label=line_label)
+                note = f" ({diverged} of {len(runs)} diverged)" if diverged else ""
+                ax.plot(range(1, len(values) + 1), values, style, marker="o", ms=2.5, label=line_label + note)
             if key == "rms":
                 ax.set_yscale("log")
             integer_ticks(ax)
             ax.set_xlabel("layer ℓ (last: logits)")
             ax.set_ylabel(ylabel)
             ax.set_title(f"{label}, {title}", fontsize=9)
-    axes[0].legend(fontsize=6)
+            ax.legend(fontsize=6)
     figure.suptitle(
         f"Activity through depth before and after training (first {config.diagnostic_samples} test images); "
-        f"mean over {min(seeds, default=0)} seeds",
+        f"mean over the seeds (of {max(seeds, default=0)}) whose weights stayed finite",
         fontsize=9,
     )
     figure.tight_layout(rect=(0, 0, 1, 0.95))
