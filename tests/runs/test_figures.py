@@ -16,6 +16,7 @@ from matplotlib.colors import to_rgb
 from neuroplastic.experiments import (
     fixedpoint_linear,
     meta_plasticity,
+    oja_figures,
     oja_online,
     pc_train,
     reservoir_lesions,
@@ -165,34 +166,35 @@ def test_interval_caption_says_which_interval_and_how_many_seeds():
 def oja_results(config: oja_online.OjaOnlineConfig, accuracies: dict[str, list[float]]) -> dict:
     def point(offset: float) -> dict:
         return {
-            m: {"mean": 0.0, "sd": 0.0, "runs": [{"accuracy": a + offset} for a in accuracies[m]]}
-            for m in oja_online.METHODS
+            m: {"n": len(accuracies[m]), "runs": [{"accuracy": a + offset} for a in accuracies[m]]}
+            for m in config.methods
         }
 
     return {
-        "depth": {str(d): point(-0.01 * d) for d in config.depths},
-        "init": {f"{g:g}": point(0.01 * g) for g in config.init_scales},
+        "depth": {"mnist": {str(d): point(-0.01 * d) for d in config.depths}},
+        "init": {"mnist": {f"{g:g}": point(0.01 * g) for g in config.init_scales}},
     }
 
 
 def test_oja_sweep_figures_have_integer_depth_ticks_plain_log_ticks_and_t_interval_bars():
     config = replace(oja_online.OjaOnlineConfig.quick(), depths=(1, 4), init_scales=(0.3, 1.0, 3.0), seeds=5)
     rng = np.random.default_rng(0)
-    accuracies = {m: list(0.8 + 0.05 * rng.standard_normal(5)) for m in oja_online.METHODS}
+    accuracies = {m: list(0.8 + 0.05 * rng.standard_normal(5)) for m in config.methods}
     recorder = FigureRecorder()
-    oja_online._plot(config, oja_results(config, accuracies), recorder)
+    names = {m: oja_online.NAMES[m] for m in config.methods}
+    colours = dict(zip(names, distinct_colours(len(names)), strict=True))
+    oja_figures._sweeps(config, oja_results(config, accuracies), "mnist", "MNIST", colours, names, recorder)
 
-    (depth_ax,) = recorder.figures["accuracy_vs_depth"].axes
+    figure = recorder.figures["accuracy_sweeps_mnist"]
+    depth_ax, init_ax = figure.axes
     assert list(depth_ax.get_xticks()) == [1.0, 4.0]
     assert visible_labels(depth_ax.get_xticklabels()) == ["1", "4"]
-
-    (init_ax,) = recorder.figures["accuracy_vs_init"].axes
     assert visible_labels(init_ax.get_xticklabels()) == ["0.3", "1", "3"]
     assert visible_labels(init_ax.get_xticklabels(minor=True)) == []
+    assert "mean ± 95% t-interval over 5 seeds" in figure._suptitle.get_text()
 
     for ax in (depth_ax, init_ax):
-        assert "mean ± 95% t-interval over 5 seeds" in ax.get_title()
-        for container, method in zip(ax.containers, oja_online.METHODS, strict=True):
+        for container, method in zip(ax.containers, config.methods, strict=True):
             expected = t_half_width([100 * a for a in accuracies[method]])
             assert error_bar_half_widths(container) == pytest.approx([expected] * len(container.lines[0].get_xdata()))
         colours = [container.lines[0].get_color() for container in ax.containers]
