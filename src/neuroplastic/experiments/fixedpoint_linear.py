@@ -292,8 +292,8 @@ def summarize(results: dict[str, Any]) -> list[ReportRow]:
     rows = []
     comparable = results["setup"] == [200, 100, 2023]
     source = SOURCE if comparable else "quick variant: no published number at this size"
-    for (rule, lr), spec_row in REFERENCE.items():
-        ref = spec_row if comparable else (None,) * 4
+    for (rule, lr), reference_row in REFERENCE.items():
+        ref = reference_row if comparable else (None,) * 4
         ours = results["results"].get(f"{rule}/{lr:g}")
         if ours is None:
             continue

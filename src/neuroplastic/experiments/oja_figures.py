@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from neuroplastic.runs.figures import (
     close,
@@ -41,6 +42,15 @@ def plot_all(
     return paths
 
 
+def _save(figure: Figure, title: str, run_dir: RunDir, name: str) -> str:
+    """Title the figure, lay it out below the title, save it as ``name`` and release it; returns its path."""
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout(rect=(0, 0, 1, 0.95))
+    path = run_dir.save_figure(figure, name)
+    close(figure)
+    return path
+
+
 def _methods(condition: dict[str, Any], names: dict[str, str]) -> list[str]:
     return [m for m in names if m in condition]
 
@@ -65,11 +75,7 @@ def _curves(config, online, label, colours, names, run_dir, name) -> str:
         ax.set_ylabel(f"test accuracy (%), first {config.curve_samples} test images")
         ax.set_title(f"{label}, {kind} input", fontsize=9)
     axes[0].legend(fontsize=6)
-    figure.suptitle(f"Learning curves: {interval_caption(seeds)} (bands)", fontsize=9)
-    figure.tight_layout(rect=(0, 0, 1, 0.95))
-    path = run_dir.save_figure(figure, f"learning_curves_{name}")
-    close(figure)
-    return path
+    return _save(figure, f"Learning curves: {interval_caption(seeds)} (bands)", run_dir, f"learning_curves_{name}")
 
 
 def _sweeps(config, results, name, label, colours, names, run_dir) -> str:
@@ -102,15 +108,13 @@ def _sweeps(config, results, name, label, colours, names, run_dir) -> str:
         ax.set_ylabel("test accuracy (%)")
         ax.set_ylim(0, 100)
     axes[0].legend(fontsize=6)
-    figure.suptitle(
+    return _save(
+        figure,
         f"{label}, {config.sweep_preprocessing} input, {config.sweep_samples} online samples;"
         f" {interval_caption(seeds)}",
-        fontsize=9,
+        run_dir,
+        f"accuracy_sweeps_{name}",
     )
-    figure.tight_layout(rect=(0, 0, 1, 0.95))
-    path = run_dir.save_figure(figure, f"accuracy_sweeps_{name}")
-    close(figure)
-    return path
 
 
 def _diagnostic_conditions(config, results, name) -> list[tuple[str, dict[str, Any]]]:
@@ -161,12 +165,10 @@ def _diagnostics(config, results, name, label, run_dir) -> str:
             ax.set_ylabel(ylabel)
             ax.set_title(f"{label}, {title}", fontsize=9)
             ax.legend(fontsize=6)
-    figure.suptitle(
+    return _save(
+        figure,
         f"Activity through depth before and after training (first {config.diagnostic_samples} test images); "
         f"mean over the seeds (of {max(seeds, default=0)}) whose weights stayed finite",
-        fontsize=9,
+        run_dir,
+        f"diagnostics_{name}",
     )
-    figure.tight_layout(rect=(0, 0, 1, 0.95))
-    path = run_dir.save_figure(figure, f"diagnostics_{name}")
-    close(figure)
-    return path

@@ -464,7 +464,6 @@ def _compare(
         for m in methods:
             first = distinct[_identity(m, theta[m], config)]
             out[m] = _summary([r for r, n in zip(runs, nets, strict=True) if n.method == first], theta[m])
-    _merge_identical(out, config)
     for method in (m for m in config.methods if m in TRICKS):
         lr = trick_lrs[method][0]
         runs = _train_tricks(

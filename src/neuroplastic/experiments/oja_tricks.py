@@ -71,12 +71,9 @@ class StackedNet:
     def __call__(self, x: torch.Tensor, *, training: bool) -> torch.Tensor:
         """Logits S × batch × n_L for inputs S × batch × n₀."""
         y = x
-        for l, w in enumerate(self.transposed):
-            z = y @ w
-            if l == len(self.transposed) - 1:
-                return z
-            y = activate(self._normalise(z, l, training), self.activation, self.beta)
-        raise AssertionError("unreachable: the last layer returns")
+        for l, w in enumerate(self.transposed[:-1]):
+            y = activate(self._normalise(y @ w, l, training), self.activation, self.beta)
+        return y @ self.transposed[-1]
 
     def _normalise(self, z: torch.Tensor, l: int, training: bool) -> torch.Tensor:
         if self.norm == "none":
