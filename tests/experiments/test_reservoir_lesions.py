@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from neuroplastic.experiments.reservoir_lesions import EXPERIMENT, ReservoirLesionsConfig
@@ -7,7 +9,8 @@ PROTOCOLS = ("authors", "closed_loop")
 
 
 def test_quick_lesion_table_is_consistent(tmp_path):
-    results = run_experiment(EXPERIMENT, ReservoirLesionsConfig.quick(), tmp_path).results
+    config = replace(ReservoirLesionsConfig.quick(), dopamine_scale=0.0)
+    results = run_experiment(EXPERIMENT, config, tmp_path).results
     c = results["conditions"]
     control, before = c["control"], c["lesion_before"]
     assert all(v == 0 for v in before["final_norms"]["W1"] + before["final_norms"]["W2"])
@@ -21,7 +24,10 @@ def test_quick_lesion_table_is_consistent(tmp_path):
         for corrupted, clean in zip(bad["deviation"][f"kept/{protocol}"], control["deviation"][f"kept/{protocol}"]):
             assert corrupted > clean
     assert set(control["deviation"]) == {f"{v}/{p}" for v in ("removed", "kept", "kept_learning") for p in PROTOCOLS}
-    assert len(EXPERIMENT.summarize(results)) == 22
+    # 26 deviations (control 3 tests × 2 protocols, 2 lesions × 2, 3 dopamine conditions and the pathological
+    # output × 4) and 8 claims × 2 protocols; a quick run gives no claim a verdict
+    assert len(EXPERIMENT.summarize(results)) == 26 + 16
+    assert {e["verdict"] for e in results["claims"]} == {"quick run: no verdict"}
 
 
 def test_bad_lesion_config_is_refused():

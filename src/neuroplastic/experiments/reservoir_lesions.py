@@ -1,33 +1,157 @@
 """``reservoir-lesions``: basal-ganglia lesions and dopamine manipulations in SUPERTREX (Pyle & Rosenbaum 2019).
 
 SUPERTREX on Task 2 (2-joint arm) under interventions on the exploratory ("basal ganglia") pathway: removing it
-before, during or after learning, depleting the dopamine-like modulation Φ, replacing it by a tonic offset, and a
-pathological (corrupted) exploratory output that is then removed. Which of these the paper ran, and with which
-parameters, is not stated in the paper's text we could check: the table states what *this* model does under each.
+before, during or after learning, depleting the dopamine-like modulation Φ (and restoring it part-way, the
+treatment analogue), replacing it by a tonic offset (L-DOPA-like), and a pathological (corrupted) exploratory
+output that is then removed (pallidotomy-like). Which of these the paper ran, and with which parameters, is not
+stated in the paper's text we could check: each result is this model's prediction, set beside the qualitative claim
+of the basal-ganglia-as-tutor account the paper follows, as a paired difference over seeds.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+import torch
+
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
-from neuroplastic.experiments.reservoir_motor import ReservoirMotorConfig, summary_stats, train_and_test
+from neuroplastic.experiments.reservoir_motor import (
+    ReservoirMotorConfig,
+    format_stats,
+    per_seed,
+    summary_stats,
+    train_and_test,
+)
 from neuroplastic.reservoir import Simulation, Switches
+from neuroplastic.runs.bootstrap import t_interval
 from neuroplastic.runs.figures import close, label_empty, new_figure
 from neuroplastic.runs.folder import RunDir
 
 PROTOCOL = {"authors": "authors' protocol", "closed_loop": "closed loop"}
 PATHWAY = {"removed": "removed", "kept": "kept frozen", "kept_learning": "kept and learning (W₁ frozen)"}
-INTERVENTIONS = ("control", "lesion_before", "lesion_during", "dopamine_depleted", "tonic_only")
+INTERVENTIONS = (
+    "control",
+    "lesion_before",
+    "lesion_during",
+    "dopamine_depleted",
+    "dopamine_restored",
+    "tonic_only",
+)
+EQUIVALENCE_MARGIN = 0.05  # "no worse": the paired difference's 95 % interval lies below this deviation
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A qualitative claim as a paired comparison over seeds.
+
+    Deviation of ``condition`` under test ``variant`` minus that of ``baseline`` under ``baseline_variant``,
+    expected ``direction``: ">" worse, "<" better, "≈" no worse (within :data:`EQUIVALENCE_MARGIN`).
+    """
+
+    name: str
+    text: str
+    condition: str
+    variant: str
+    baseline: str
+    baseline_variant: str
+    direction: Literal[">", "<", "≈"]
+    anchor: str
+
+
+CLAIMS = (
+    Claim(
+        "lesion_before",
+        "a basal-ganglia lesion before learning blocks learning",
+        "lesion_before",
+        "removed",
+        "control",
+        "removed",
+        ">",
+        "GPi inactivation impairs learning (Turner & Desmurget 2010; Piron et al. 2016)",
+    ),
+    Claim(
+        "lesion_during",
+        "a lesion during learning stops learning what is not yet consolidated",
+        "lesion_during",
+        "removed",
+        "control",
+        "removed",
+        ">",
+        "GPi inactivation impairs learning (Turner & Desmurget 2010)",
+    ),
+    Claim(
+        "lesion_after",
+        "after consolidation, removing the basal-ganglia pathway spares the skill (automaticity)",
+        "control",
+        "removed",
+        "control",
+        "kept_learning",
+        "≈",
+        "GPi inactivation spares over-learned movements (Desmurget & Turner 2010)",
+    ),
+    Claim(
+        "dopamine_depleted",
+        "dopamine depletion (Parkinson's) impairs learning a new skill",
+        "dopamine_depleted",
+        "removed",
+        "control",
+        "removed",
+        ">",
+        "impaired motor-skill learning in Parkinson's disease",
+    ),
+    Claim(
+        "dopamine_restored",
+        "restoring dopamine part-way through restores learning",
+        "dopamine_restored",
+        "removed",
+        "dopamine_depleted",
+        "removed",
+        "<",
+        "dopamine replacement as treatment",
+    ),
+    Claim(
+        "tonic_only",
+        "tonic dopamine without its phasic signal (L-DOPA-like) does not restore learning",
+        "tonic_only",
+        "removed",
+        "control",
+        "removed",
+        ">",
+        "L-DOPA impairs learning (Shohamy et al. 2006)",
+    ),
+    Claim(
+        "pathological_output",
+        "a pathological basal-ganglia output degrades a learned skill",
+        "pathological_output",
+        "kept",
+        "control",
+        "kept",
+        ">",
+        "basal-ganglia output in Parkinson's disease",
+    ),
+    Claim(
+        "pallidotomy",
+        "removing the pathological output (pallidotomy-like) restores the skill",
+        "pathological_output",
+        "removed",
+        "pathological_output",
+        "kept",
+        "<",
+        "pallidotomy relieves parkinsonian motor symptoms",
+    ),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReservoirLesionsConfig(ExperimentConfig):
     """Full protocol of Task 2 (N = 1000, 10 × 10-s training trials, 5 test trials), 11 seeds batched.
 
-    ``interventions``: which trainings to run ("control" also yields the pathological-output test);
-    ``lesion_during_trial``: the training trial at whose start the mid-learning lesion happens.
+    ``interventions``: which trainings to run ("control" also yields the pathological-output test and the lesion
+    after learning); ``lesion_during_trial``: the number of training trials before the mid-learning lesion;
+    ``dopamine_restored_trial``: the number of depleted training trials before dopamine is restored.
+    ``dopamine_scale`` multiplies Φ while depleted (0.25: attenuated, not abolished).
     """
 
     preset: Literal["pyle2019-task2", "resci2021-task2"] = "pyle2019-task2"
@@ -37,17 +161,19 @@ class ReservoirLesionsConfig(ExperimentConfig):
     train_trials: int = 10
     test_trials: int = 5
     seeds: int = 11
-    interventions: tuple[str, ...] = ("control", "lesion_before", "lesion_during", "dopamine_depleted", "tonic_only")
+    interventions: tuple[str, ...] = INTERVENTIONS
     lesion_during_trial: int = 5
-    dopamine_scale: float = 0.0
+    dopamine_restored_trial: int = 5
+    dopamine_scale: float = 0.25
     tonic_offset: float = 0.5
     corrupt_noise: float = 0.3
     corrupt_offset: float = 0.1
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0 < self.lesion_during_trial < self.train_trials:
-            raise ValueError(f"lesion_during_trial must lie in 1..{self.train_trials - 1}")
+        for name in ("lesion_during_trial", "dopamine_restored_trial"):
+            if not 0 < getattr(self, name) < self.train_trials:
+                raise ValueError(f"{name} must lie in 1..{self.train_trials - 1}, got {getattr(self, name)}")
         unknown = set(self.interventions) - set(INTERVENTIONS)
         if unknown or not self.interventions:
             raise ValueError(f"interventions must be a non-empty subset of {INTERVENTIONS}, got {self.interventions}")
@@ -59,7 +185,14 @@ class ReservoirLesionsConfig(ExperimentConfig):
     def quick(cls) -> ReservoirLesionsConfig:
         """N = 200, 0.4-s trials, 2 seeds: every intervention runs, but nothing consolidates at this length."""
         return cls(
-            quick_variant=True, n=200, period=2000, train_trials=5, test_trials=2, seeds=2, lesion_during_trial=2
+            quick_variant=True,
+            n=200,
+            period=2000,
+            train_trials=5,
+            test_trials=2,
+            seeds=2,
+            lesion_during_trial=2,
+            dopamine_restored_trial=2,
         )
 
 
@@ -89,6 +222,15 @@ def conditions(config: ReservoirLesionsConfig) -> dict[str, tuple[str, Switches]
         "dopamine_depleted": (
             f"Φ scaled by {config.dopamine_scale:g} throughout training",
             Switches(dopamine_at=0, dopamine_scale=config.dopamine_scale),
+        ),
+        "dopamine_restored": (
+            f"Φ scaled by {config.dopamine_scale:g} for {config.dopamine_restored_trial} training trials, "
+            "then restored",
+            Switches(
+                dopamine_at=0,
+                dopamine_until=config.dopamine_restored_trial * config.period,
+                dopamine_scale=config.dopamine_scale,
+            ),
         ),
         "tonic_only": (
             f"phasic Φ removed, tonic offset {config.tonic_offset:g} (L-DOPA-like)",
@@ -130,7 +272,7 @@ def _test_both_protocols(
             replay=replay if feedback == "replay" else None,
             record_every=config.period,
         )
-        deviations[f"{label}/{protocol}"] = trace.deviation.tolist()
+        deviations[f"{label}/{protocol}"] = per_seed(trace.deviation)
     return deviations
 
 
@@ -141,7 +283,11 @@ def _entry(description: str, deviations: dict[str, list[float]], result: dict[st
         "summary": {k: summary_stats(v) for k, v in deviations.items()},
         "train_rmse_last_trial": result["train_rmse_last_trial"],
         "final_norms": result["final_norms"],
-        "curves": {k: result["curves"][k] for k in ("norm_time_s", "norms", "time_s", "D")},
+        "dropped": result["dropped"],
+        "curves": {
+            k: result["curves"][k]
+            for k in ("norm_time_s", "norms", "time_s", "D", "hand_authors", "hand_closed_loop", "target")
+        },
     }
 
 
@@ -195,9 +341,60 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
         " phase-dependent error; kept *learning* at test (W₁ frozen) it gives 0.024. The skill lives in W₁, as "
         "the paper says; the exploratory pathway is small only while it keeps learning.",
         "Which interventions the paper used, and their parameters, is not stated in the paper's text; "
-        "these are the model's answers, not reproductions of a published table.",
+        "these are the model's answers, not reproductions of a published table. Each claim is tested as a paired "
+        "difference over the seeds both conditions finished (same J, Q, x(0) and noise streams), mean with its 95 % "
+        "Student-t interval: 'agrees' when the interval lies on the claimed side of 0 (for 'no worse', below "
+        f"{EQUIVALENCE_MARGIN:g}), 'disagrees' when it lies on the other, 'inconclusive' otherwise.",
     ]
-    return {"conditions": done, "figures": [_plot(done, run_dir)], "notes": notes}
+    if config.quick_variant:
+        notes.append("Quick run (smoke test): nothing consolidates at this length, so no claim gets a verdict.")
+    claims = evaluate_claims(done, quick=config.quick_variant)
+    figures = [_plot(done, run_dir), _plot_trajectories(done, run_dir)]
+    return {"conditions": done, "claims": claims, "figures": figures, "notes": notes}
+
+
+def paired_difference(a: list[float | None], b: list[float | None]) -> dict[str, float | int | None]:
+    """Mean of a − b over the seeds where both finished, with its 95 % Student-t interval (None below 2 pairs)."""
+    diffs = [x - y for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+    if not diffs:
+        return {"n": 0, "mean": None, "ci_low": None, "ci_high": None}
+    low, high = t_interval(diffs) if len(diffs) > 1 else (None, None)
+    return {"n": len(diffs), "mean": sum(diffs) / len(diffs), "ci_low": low, "ci_high": high}
+
+
+def verdict(difference: dict[str, Any], direction: str) -> str:
+    """'agrees', 'disagrees' or 'inconclusive' from the paired interval (see the notes)."""
+    low, high = difference["ci_low"], difference["ci_high"]
+    if low is None or math.isnan(low):
+        return "inconclusive"
+    if direction == ">":
+        return "agrees" if low > 0 else "disagrees" if high < 0 else "inconclusive"
+    if direction == "<":
+        return "agrees" if high < 0 else "disagrees" if low > 0 else "inconclusive"
+    return "agrees" if high < EQUIVALENCE_MARGIN else "disagrees" if low > EQUIVALENCE_MARGIN else "inconclusive"
+
+
+def evaluate_claims(done: dict[str, Any], *, quick: bool) -> list[dict[str, Any]]:
+    """Each :data:`CLAIMS` entry whose conditions ran, under both test protocols."""
+    evaluated = []
+    for claim in CLAIMS:
+        for protocol in PROTOCOL:
+            variant, baseline = f"{claim.variant}/{protocol}", f"{claim.baseline_variant}/{protocol}"
+            if claim.condition not in done or claim.baseline not in done:
+                continue
+            a, b = done[claim.condition]["deviation"], done[claim.baseline]["deviation"]
+            if variant not in a or baseline not in b:
+                continue
+            difference = paired_difference(a[variant], b[baseline])
+            evaluated.append(
+                {
+                    "claim": claim.name,
+                    "protocol": protocol,
+                    "difference": difference,
+                    "verdict": "quick run: no verdict" if quick else verdict(difference, claim.direction),
+                }
+            )
+    return evaluated
 
 
 def _plot(done: dict[str, Any], run_dir: RunDir) -> str:
@@ -218,21 +415,63 @@ def _plot(done: dict[str, Any], run_dir: RunDir) -> str:
     return path
 
 
+def _plot_trajectories(done: dict[str, Any], run_dir: RunDir) -> str:
+    """Hand paths in the last test trial (the exploratory pathway removed), one panel per intervention."""
+    figure, axes = new_figure(len(done), width=3.2, height=3.2)
+    for ax, (name, c) in zip(axes, done.items(), strict=True):
+        curves = c["curves"]
+        target = torch.tensor(curves["target"])
+        ax.plot(target[:, 0], target[:, 1], "k-", lw=2, alpha=0.4, label="target")
+        for key, style, label in (
+            ("hand_authors", "C0-", "authors' protocol"),
+            ("hand_closed_loop", "C3-", "closed loop"),
+        ):
+            path = torch.tensor(curves[key], dtype=torch.float64)
+            if bool(torch.isfinite(path).all()):
+                ax.plot(path[:, 0], path[:, 1], style, lw=0.8, label=label)
+        ax.set_title(name.replace("_", " "), fontsize=8)
+        ax.set_xlabel("hand x")
+        ax.set_ylabel("hand y")
+        ax.set_aspect("equal", "datalim")
+    axes[0].legend(fontsize=7)
+    path = run_dir.save_figure(figure, "lesion_trajectories")
+    close(figure)
+    return path
+
+
 def summarize(results: dict[str, Any]) -> list[ReportRow]:
-    """Median deviation per intervention and test variant (no published numbers: see the notes)."""
+    """Deviation per intervention and test variant, then each claim's paired difference and verdict."""
     rows = []
     for c in results["conditions"].values():
         for variant, s in c["summary"].items():
             pathway, protocol = variant.split("/")
-            n = len(c["deviation"][variant])
             rows.append(
                 ReportRow(
                     f"{c['description']}: deviation, exploratory pathway {PATHWAY[pathway]}, {PROTOCOL[protocol]}",
-                    f"{s['median']:.4f} (mean {s['mean']:.4f}, {s['satisfactory']}/{n} < 0.5)",
+                    format_stats(s),
                     None,
                     "paper's lesion parameters unconfirmed",
                 )
             )
+    claims = {c.name: c for c in CLAIMS}
+    expected = {">": "worse (Δ > 0)", "<": "better (Δ < 0)", "≈": f"no worse (Δ < {EQUIVALENCE_MARGIN:g})"}
+    for e in results.get("claims", []):
+        claim, d = claims[e["claim"]], e["difference"]
+        if d["mean"] is None:
+            ours = f"no seed finished both; {e['verdict']}"
+        elif d["ci_low"] is None:
+            ours = f"Δ = {d['mean']:+.4f} (1 pair, no interval); {e['verdict']}"
+        else:
+            ours = f"Δ = {d['mean']:+.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}] ({d['n']} pairs); {e['verdict']}"
+        rows.append(
+            ReportRow(
+                f"Model prediction: {claim.text} ({claim.condition} {PATHWAY[claim.variant]} − {claim.baseline} "
+                f"{PATHWAY[claim.baseline_variant]}, {PROTOCOL[e['protocol']]})",
+                ours,
+                f"expected {expected[claim.direction]}",
+                claim.anchor,
+            )
+        )
     return rows
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import torch
@@ -29,6 +29,7 @@ from neuroplastic.reservoir import (
     Supertrex,
     preset,
 )
+from neuroplastic.runs.bootstrap import t_interval
 from neuroplastic.runs.figures import close, label_empty, new_figure
 from neuroplastic.runs.folder import RunDir
 
@@ -70,7 +71,13 @@ PROTOCOL_LABELS = {"authors": "authors' test protocol", "closed_loop": "closed l
 
 @dataclass(frozen=True, kw_only=True)
 class ReservoirMotorConfig(ExperimentConfig):
-    """Full protocol: N = 1000, 10-s trials (50,000 steps), 10 training + 5 test trials, 11 seeds batched."""
+    """Full protocol: N = 1000, 10-s trials (50,000 steps), 10 training + 5 test trials, 11 seeds batched.
+
+    ``mastery_target``: what SUPERTREX's mastery pathway regresses onto, the exploratory output z₂ or its low-pass
+    z̄₂ ("preset": z₂ on Task 1, z̄₂ on Tasks 2–3, as the authors' scripts). ``connectivity``: how J's connections
+    are drawn (see :class:`~neuroplastic.reservoir.ReservoirConfig`). A seed that diverges is dropped from its batch
+    and recorded; the others finish.
+    """
 
     presets: tuple[str, ...] = ("pyle2019-task1", "pyle2019-task2", "pyle2019-task3", "resci2021-task3")
     algorithms: tuple[Algorithm, ...] = ("force", "rmhl", "supertrex")
@@ -82,9 +89,15 @@ class ReservoirMotorConfig(ExperimentConfig):
     seeds: int = 11
     dtype: Literal["float64", "float32"] = "float64"
     points_per_trial: int = 100
+    mastery_target: Literal["preset", "z2", "zbar2"] = "preset"
+    connectivity: Literal["bernoulli", "with_replacement"] = "bernoulli"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.mastery_target not in ("preset", "z2", "zbar2"):
+            raise ValueError(f"mastery_target must be 'preset', 'z2' or 'zbar2', got {self.mastery_target!r}")
+        if self.connectivity not in ("bernoulli", "with_replacement"):
+            raise ValueError(f"connectivity must be 'bernoulli' or 'with_replacement', got {self.connectivity!r}")
         unknown = [p for p in self.presets if p not in ALGORITHMS]
         if unknown:
             raise ValueError(f"unknown presets {unknown}; choose from {sorted(ALGORITHMS)}")
@@ -101,6 +114,16 @@ class ReservoirMotorConfig(ExperimentConfig):
         return cls(
             quick_variant=True, presets=("pyle2019-task2",), n=200, period=2000, train_trials=5, test_trials=2, seeds=2
         )
+
+
+def configured_preset(config: ReservoirMotorConfig, name: str, clock: bool) -> Preset:
+    """The preset ``name`` at the config's size and trial length, with its mastery target and connectivity."""
+    p = preset(name, period=config.period, n=config.n, clock=clock)
+    reservoir = replace(p.reservoir, connectivity=config.connectivity)
+    supertrex = p.supertrex
+    if supertrex is not None and config.mastery_target != "preset":
+        supertrex = replace(supertrex, mastery_target=config.mastery_target)
+    return replace(p, reservoir=reservoir, supertrex=supertrex)
 
 
 def build_readout(p: Preset, algorithm: Algorithm, seeds: list[int], **kwargs: Any) -> RLS | RMHL | Supertrex:
@@ -125,12 +148,12 @@ def train_and_test(
     for further tests such as lesions.
     """
     device, dtype = resolve_device(config.device), getattr(torch, config.dtype)
-    p = preset(name, period=config.period, n=config.n, clock=clock)
+    p = configured_preset(config, name, clock)
     seeds = [config.seed + i for i in range(config.seeds)]
     extra = {} if switches is None else {"switches": switches}
     readout = build_readout(p, algorithm, seeds, dtype=dtype, device=device, **extra)
     net = Reservoir(p.reservoir, p.task.n_out, seeds, dtype=dtype, device=device)
-    sim = Simulation(net, readout, p.task, clock=clock, threads=config.threads)
+    sim = Simulation(net, readout, p.task, clock=clock, threads=config.threads, on_divergence="drop")
     T, every = config.period, max(1, config.period // config.points_per_trial)
     replaying = p.authors_feedback == "replay"
     tick = time.perf_counter()
@@ -155,25 +178,65 @@ def train_and_test(
         "algorithm": algorithm,
         "input": "clock" if clock else "none",
         "seeds": seeds,
-        "train_rmse_first_trial": first_trial.mse.sqrt().tolist(),
-        "train_rmse_last_trial": traces[-1].mse.sqrt().tolist(),
-        "deviation": {k: t.deviation.tolist() for k, t in tests.items()},
+        "train_rmse_first_trial": per_seed(first_trial.mse.sqrt()),
+        "train_rmse_last_trial": per_seed(traces[-1].mse.sqrt()),
+        "deviation": {k: per_seed(t.deviation) for k, t in tests.items()},
+        "dropped": dropped_records(sim),
         "protocols": {
             "authors": FEEDBACK_DESCRIPTIONS[p.authors_feedback],
             "closed_loop": FEEDBACK_DESCRIPTIONS["closed_loop"],
         },
-        "final_norms": {k: v.tolist() for k, v in readout.weight_norms().items()},
+        "final_norms": {k: per_seed(v, sim.alive) for k, v in readout.weight_norms().items()},
         "seconds": round(time.perf_counter() - tick, 1),
         "curves": _curves(traces, tests, T),
     }
     return results, sim, replay
 
 
-def summary_stats(values: list[float]) -> dict[str, float | int]:
-    """Mean, sd, median of per-seed deviations and how many are satisfactory (< 0.5, ReScience's criterion)."""
-    v = torch.tensor(values, dtype=torch.float64)
-    sd = v.std().item() if len(values) > 1 else 0.0
-    return {"mean": v.mean().item(), "sd": sd, "median": v.median().item(), "satisfactory": int((v < 0.5).sum())}
+def per_seed(values: torch.Tensor, rows: list[int] | None = None) -> list[float | None]:
+    """A per-seed list with None for each seed dropped after diverging (NaN in ``values``).
+
+    ``rows``: the batch positions ``values`` belongs to, when it holds only the seeds still running.
+    """
+    if rows is not None:
+        full = torch.full((max(rows, default=-1) + 1,), math.nan, dtype=values.dtype)
+        full[rows] = values.cpu()
+        values = full
+    return [None if math.isnan(v) else v for v in values.tolist()]
+
+
+def dropped_records(sim: Simulation) -> list[dict[str, Any]]:
+    """Each seed the simulation dropped: seed, step, the non-finite quantities and the cause."""
+    return [{"seed": d.seed, "step": d.step, "quantities": list(d.quantities), "cause": d.cause} for d in sim.dropped]
+
+
+LEARNED_BELOW = 0.5  # ReScience's criterion for a seed that learned the task: deviation < 0.5
+
+
+def summary_stats(values: list[float | None]) -> dict[str, float | int | None]:
+    """Per-seed deviations summarised over the seeds that finished (None = dropped after diverging).
+
+    Mean with its 95 % Student-t interval, sd, median, and counts: ``n`` seeds, ``finished``, ``learned``
+    (deviation < 0.5, ReScience's criterion).
+    """
+    finite = [v for v in values if v is not None]
+    stats: dict[str, float | int | None] = {"n": len(values), "finished": len(finite)}
+    stats["learned"] = sum(v < LEARNED_BELOW for v in finite)
+    if not finite:
+        return stats | {"mean": None, "sd": None, "median": None, "ci_low": None, "ci_high": None}
+    v = torch.tensor(finite, dtype=torch.float64)
+    low, high = t_interval(finite) if len(finite) > 1 else (None, None)
+    sd = v.std().item() if len(finite) > 1 else None
+    return stats | {"mean": v.mean().item(), "sd": sd, "median": v.median().item(), "ci_low": low, "ci_high": high}
+
+
+def format_stats(s: dict[str, Any]) -> str:
+    """``median 0.0173; mean 0.0200 [0.0150, 0.0250]; 11/11 finished, 11/11 learned`` (interval: 95 % t)."""
+    counts = f"{s['finished']}/{s['n']} finished, {s['learned']}/{s['n']} learned (< {LEARNED_BELOW:g})"
+    if s["mean"] is None:
+        return counts
+    interval = "" if s["ci_low"] is None else f" [{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
+    return f"median {s['median']:.4f}; mean {s['mean']:.4f}{interval}; {counts}"
 
 
 def _thin(values: torch.Tensor, points: int = 300) -> list:
@@ -183,18 +246,22 @@ def _thin(values: torch.Tensor, points: int = 300) -> list:
 
 def _curves(traces: list, tests: dict[str, Any], period: int) -> dict[str, Any]:
     """Seed-mean D(t) and weight norms through training and test; seed-0 hand path of the last test trial."""
+    """Seed means are over the seeds that finished (a dropped seed is NaN from its divergence on, and left out)."""
     steps = torch.cat([t.steps for t in traces] + [tests["authors"].steps])
-    D = torch.cat([t.D for t in traces] + [tests["authors"].D]).mean(1)
-    norms = {k: torch.cat([t.norms[k] for t in traces]).mean(1) for k in traces[0].norms}
+    finished = tests["closed_loop"].finished
+    D = torch.cat([t.D for t in traces] + [tests["authors"].D])[:, finished].mean(1)
+    norms = {k: torch.cat([t.norms[k] for t in traces])[:, finished].mean(1) for k in traces[0].norms}
     last = tests["authors"].steps >= tests["authors"].steps[-1] - period + 1
+    shown = int(finished.nonzero()[0]) if bool(finished.any()) else 0
     return {
         "time_s": _thin(steps.double() * 2e-4),
         "D": _thin(D),
-        "D_closed_loop": _thin(tests["closed_loop"].D.mean(1)),
+        "D_closed_loop": _thin(tests["closed_loop"].D[:, finished].mean(1)),
         "norm_time_s": _thin(torch.cat([t.steps for t in traces]).double() * 2e-4),
         "norms": {k: _thin(v) for k, v in norms.items()},
-        "hand_authors": _thin(tests["authors"].hand[last, 0]),
-        "hand_closed_loop": _thin(tests["closed_loop"].hand[last, 0]),
+        "hand_seed_position": shown,
+        "hand_authors": _thin(tests["authors"].hand[last, shown]),
+        "hand_closed_loop": _thin(tests["closed_loop"].hand[last, shown]),
         "target": _thin(tests["authors"].target[last]),
     }
 
@@ -241,6 +308,7 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
             condition=key,
             train_rmse_last_trial=result["train_rmse_last_trial"],
             deviation=result["deviation"],
+            dropped=result["dropped"],
             seconds=result["seconds"],
         )
         run_dir.save_checkpoint({"done": done})
@@ -248,16 +316,20 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
     notes = [
         f"N = {config.n}, trials of {config.period} steps ({config.period * 2e-4:g} s at dt = 0.2 ms), "
         f"{config.train_trials} training + {config.test_trials} test trials, seeds {config.seed}–"
-        f"{config.seed + config.seeds - 1} run as one batch, {config.dtype}.",
+        f"{config.seed + config.seeds - 1} run as one batch, {config.dtype}; J drawn '{config.connectivity}'; "
+        f"SUPERTREX's mastery target {config.mastery_target} ('preset': z₂ on Task 1, z̄₂ on Tasks 2–3).",
+        "A seed whose state or output becomes non-finite is dropped from its batch (seed, step and quantity are "
+        "recorded) and the others finish; statistics are over the seeds that finished: median, mean with its 95 % "
+        "Student-t interval, k/n finished and k/n learned (deviation < 0.5).",
         "Authors' test protocol: Task 1 feeds the *target* back (teacher forcing), Tasks 2–3 replay the output "
         "recorded five trials earlier; neither is autonomous generation. 'Closed loop' feeds back the network's own "
         "output. 'clock' conditions add the input u(t) = (cos 2πt/T, sin 2πt/T) through W_in ~ U[−1, 1], kept on at "
         "test; 'none' is the authors' input-free network.",
         "FORCE is not applicable to Tasks 2–3 (it needs target joint angles, i.e. inverse kinematics).",
         "Deviation = mean of D(t) over the test trials, D = √(squared hand error low-passed with 2·10⁻⁴ per step); "
-        "'satisfactory' = deviation < 0.5 (ReScience). References: ReScience C 7(1) #11 (original scripts, authors' "
-        "protocol); closed-loop-with-clock references are our own separate NumPy simulation of the paper's equations,"
-        " one seed (not a published number).",
+        "'learned' = deviation < 0.5 (ReScience's 'satisfactory'). References: ReScience C 7(1) #11 (original "
+        "scripts, authors' protocol); closed-loop-with-clock references are our own separate NumPy simulation of "
+        "the paper's equations, one seed (not a published number).",
     ]
     if any(name.endswith("task3") for name in config.presets):
         notes.append(
@@ -271,6 +343,12 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
             "transfer needs the error below θ, which short trials do not reach, so deviations are not comparable "
             "with the references."
         )
+    for key, c in done.items():
+        for d in c.get("dropped", []):
+            notes.append(
+                f"{key}: seed {d['seed']} dropped at step {d['step']} ({', '.join(d['quantities'])} non-finite; "
+                f"{d['cause']})."
+            )
     return {"conditions": done, "not_applicable": not_applicable(config), "figures": figures, "notes": notes}
 
 
@@ -342,13 +420,12 @@ def _plot_norms(done: dict[str, Any], run_dir: RunDir) -> str:
 
 
 def summarize(results: dict[str, Any]) -> list[ReportRow]:
-    """Deviation per task, learner, input and protocol (median, mean ± sd, satisfactory seeds) beside ReScience."""
+    """Deviation per task, learner, input and protocol (median, mean [95 % t-interval], k/n) beside ReScience."""
     rows = []
     for key, c in results["conditions"].items():
         name, algorithm, inp = key.split("/")
         for protocol, s in c["summary"].items():
-            n = len(c["seeds"])
-            ours = f"{s['median']:.4f} (mean {s['mean']:.4f} ± sd {s['sd']:.4f}, {s['satisfactory']}/{n} < 0.5)"
+            ours = format_stats(s)
             if inp == "none" and protocol == "authors":
                 reference, source = RESCI.get((name, algorithm)), "ReScience C 7(1) #11, mean ± sd over 11 seeds"
             elif inp == "clock" and protocol == "closed_loop":
@@ -360,9 +437,7 @@ def summarize(results: dict[str, Any]) -> list[ReportRow]:
                 reference, source = None, ""
             what = f"{PROTOCOL_LABELS[protocol]}, input {inp}"
             rows.append(
-                ReportRow(
-                    f"{TASK_LABELS[name]} {LABELS[algorithm]} deviation, median ({what})", ours, reference, source
-                )
+                ReportRow(f"{TASK_LABELS[name]} {LABELS[algorithm]} deviation ({what})", ours, reference, source)
             )
     for key, reason in results.get("not_applicable", {}).items():
         name, algorithm = key.split("/")

@@ -9,7 +9,7 @@ from neuroplastic.reservoir.network import Reservoir, ReservoirConfig
 from neuroplastic.reservoir.presets import PRESETS, Preset, preset
 from neuroplastic.reservoir.rls import RLS, NotApplicable, RLSConfig, rls_update_
 from neuroplastic.reservoir.rmhl import HOERZER2014, RMHL, RMHLConfig, phi, psi, rmhl_delta
-from neuroplastic.reservoir.simulate import FEEDBACK_DESCRIPTIONS, Feedback, Simulation, Trace
+from neuroplastic.reservoir.simulate import FEEDBACK_DESCRIPTIONS, DroppedSeed, Feedback, Simulation, Trace
 from neuroplastic.reservoir.supertrex import Supertrex, SupertrexConfig, gate
 from neuroplastic.reservoir.tasks import (
     BUTTERFLY_DIVISOR,
@@ -30,6 +30,7 @@ __all__ = [
     "PRESETS",
     "RLS",
     "RMHL",
+    "DroppedSeed",
     "Feedback",
     "NotApplicable",
     "PlanarArm",

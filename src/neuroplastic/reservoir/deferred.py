@@ -30,6 +30,10 @@ class DeferredInverse:
         self._flush()
         return self.P0
 
+    def keep_rows_(self, rows: torch.Tensor) -> None:
+        """Keep only the readouts at batch positions ``rows``."""
+        self.P0, self.K, self.d = self.P0[rows], self.K[rows], self.d[rows]
+
     def _flush(self) -> None:
         if self.count:
             K = self.K[:, :, : self.count]

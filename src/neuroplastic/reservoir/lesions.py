@@ -16,13 +16,14 @@ class Switches:
     """Interventions, each active from a global step on (None = never).
 
     - ``lesion_at``: remove the exploratory pathway (W₂ := 0, ξ := 0, no further W₂ learning).
-    - ``dopamine_at``: from then on Φ ← ``dopamine_scale``·Φ + ``tonic_offset`` (depletion: scale < 1;
-      L-DOPA-like tonic dopamine: an offset).
+    - ``dopamine_at``: from then on, until ``dopamine_until`` (None = for good), Φ ← ``dopamine_scale``·Φ +
+      ``tonic_offset`` (depletion: scale < 1; L-DOPA-like tonic dopamine: an offset; restored afterwards).
     - ``corrupt_at``: pathological exploratory output z₂ ← z₂ + ``corrupt_offset`` + ``corrupt_noise``·U[−1, 1].
     """
 
     lesion_at: int | None = None
     dopamine_at: int | None = None
+    dopamine_until: int | None = None
     dopamine_scale: float = 1.0
     tonic_offset: float = 0.0
     corrupt_at: int | None = None
@@ -36,6 +37,8 @@ class Switches:
     def modulation(self, phi: torch.Tensor, step: int) -> torch.Tensor:
         """Φ after the dopamine switch."""
         if self.dopamine_at is None or step < self.dopamine_at:
+            return phi
+        if self.dopamine_until is not None and step >= self.dopamine_until:
             return phi
         return phi * self.dopamine_scale + self.tonic_offset
 

@@ -20,7 +20,11 @@ _WEIGHTS_STREAM, _RATE_NOISE_STREAM = 1, 2
 class ReservoirConfig:
     """Reservoir constants (defaults: Pyle & Rosenbaum 2019, times in ms).
 
-    J: density ``p``, entries N(0, λ²/(pN)) with λ = ``gain``; Q ~ U[−q, q] with q = ``feedback_scale``;
+    J: entries N(0, λ²/(pN)) with λ = ``gain``, present with density ``p``: each entry independently with
+    probability p (``connectivity`` = "bernoulli"), or at ⌈pN²⌉ positions drawn uniformly *with replacement*, so
+    that repeats leave a density of ≈ 1 − e^(−p) and an effective gain of ≈ λ√((1 − e^(−p))/p) ("with_replacement",
+    as the MATLAB scripts and ReScience's code build it: 0.0952 and 1.46 at p = 0.1, λ = 1.5);
+    Q ~ U[−q, q] with q = ``feedback_scale``;
     W_in ~ U[−1, 1] when ``n_inputs`` > 0; x(0) ~ U[−s, s] (``x0`` = "uniform") or s·N(0, 1) ("normal"),
     s = ``x0_scale``;
     rate noise ε ~ U[−α_r, α_r] with α_r = ``rate_noise`` (training only).
@@ -38,6 +42,7 @@ class ReservoirConfig:
     rate_noise: float = 0.025
     sparse: bool = True
     integrator: Literal["euler", "exponential"] = "euler"
+    connectivity: Literal["bernoulli", "with_replacement"] = "bernoulli"
 
     def __post_init__(self) -> None:
         if self.n < 1 or not 0 < self.p <= 1:
@@ -54,11 +59,23 @@ class ReservoirConfig:
             raise ValueError(f"x0 must be 'uniform' or 'normal', got {self.x0!r}")
         if self.integrator not in ("euler", "exponential"):
             raise ValueError(f"integrator must be 'euler' or 'exponential', got {self.integrator!r}")
+        if self.connectivity not in ("bernoulli", "with_replacement"):
+            raise ValueError(f"connectivity must be 'bernoulli' or 'with_replacement', got {self.connectivity!r}")
         if self.integrator == "euler" and self.dt > self.tau:
             raise ValueError(
                 f"the Euler step needs dt <= tau, got dt/tau = {self.dt / self.tau:g} (above 1 it overshoots the "
                 "leak, above 2 it diverges); use a smaller dt or integrator='exponential'"
             )
+
+
+def _connection_mask(config: ReservoirConfig, generator: torch.Generator) -> torch.Tensor:
+    """Which J_ij exist (N × N booleans), drawn as ``config.connectivity`` says."""
+    n = config.n
+    if config.connectivity == "bernoulli":
+        return torch.rand(n, n, generator=generator, dtype=torch.float64) < config.p
+    mask = torch.zeros(n * n, dtype=torch.bool)
+    mask[torch.randint(n * n, (math.ceil(config.p * n * n),), generator=generator)] = True
+    return mask.view(n, n)
 
 
 class Reservoir:
@@ -88,7 +105,7 @@ class Reservoir:
         dense, q, w_in, x0 = [], [], [], []
         for seed in seeds:
             g = make_generator(seed, _WEIGHTS_STREAM)
-            mask = torch.rand(n, n, generator=g, dtype=torch.float64) < config.p
+            mask = _connection_mask(config, g)
             values = torch.randn(n, n, generator=g, dtype=torch.float64) * (config.gain / math.sqrt(config.p * n))
             dense.append(values * mask)
             q.append(config.feedback_scale * (2 * torch.rand(n, n_out, generator=g, dtype=torch.float64) - 1))
@@ -134,12 +151,35 @@ class Reservoir:
         offsets = [torch.tensor([[i * height], [i * width]]) for i in range(len(blocks))]
         index = torch.cat([m.nonzero().T + o for m, o in zip(blocks, offsets, strict=True)], 1)
         values = torch.cat([m[m != 0] for m in blocks])
-        shape = (len(blocks) * height, len(blocks) * width)
+        return self._csr(index, values, (len(blocks) * height, len(blocks) * width))
+
+    def _csr(self, index: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sparse (invariant checks|CSR tensor support)")
             csr = torch.sparse_coo_tensor(index, values, shape, check_invariants=False).to_sparse_csr()
             rows, cols = csr.crow_indices().int(), csr.col_indices().int()
             return torch.sparse_csr_tensor(rows, cols, csr.values(), shape, dtype=self.dtype, device=self.device)
+
+    def keep_rows_(self, rows: torch.Tensor) -> None:
+        """Keep only the reservoirs at batch positions ``rows`` (increasing), e.g. to drop a seed that diverged."""
+        positions = rows.tolist()
+        self.seeds = tuple(self.seeds[i] for i in positions)
+        self.Q, self.x0 = self.Q[rows], self.x0[rows]
+        self.W_in = None if self.W_in is None else self.W_in[rows]
+        self.rate_noise.keep_rows_(rows)
+        if not self.config.sparse:
+            self.drive_matrix = self.drive_matrix[rows]
+            return
+        height, width = self.config.n, self.config.n + self.n_out + self.config.n_inputs
+        crow = self.drive_matrix.crow_indices().long()
+        row = torch.repeat_interleave(torch.arange(crow.numel() - 1, device=crow.device), crow.diff())
+        col, values = self.drive_matrix.col_indices().long(), self.drive_matrix.values()
+        new_block = torch.full(((crow.numel() - 1) // height,), -1, dtype=torch.long, device=crow.device)
+        new_block[rows] = torch.arange(len(positions), device=crow.device)
+        block = new_block[row // height]
+        kept = block >= 0
+        index = torch.stack((block * height + row % height, block * width + col % width))[:, kept]
+        self.drive_matrix = self._csr(index, values[kept], (len(positions) * height, len(positions) * width))
 
     def step_(
         self, x: torch.Tensor, r: torch.Tensor, z: torch.Tensor, u: torch.Tensor | None = None, *, noisy: bool

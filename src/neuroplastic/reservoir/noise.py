@@ -34,3 +34,9 @@ class NoiseStream:
             self.position = 0
         self.position += 1
         return self.buffer[self.position - 1]
+
+    def keep_rows_(self, rows: torch.Tensor) -> None:
+        """Keep only the streams at batch positions ``rows``; each goes on where it was."""
+        self.generators = [self.generators[i] for i in rows.tolist()]
+        if self.buffer.dim() > 1:
+            self.buffer = self.buffer[:, rows.to(self.buffer.device)]

@@ -100,6 +100,11 @@ class RLS:
         else:
             rls_update_(self.P, self.W, r, z - target, gate=gate, forgetting=self.config.forgetting)
 
+    def keep_rows_(self, rows: torch.Tensor) -> None:
+        """Keep only the readouts at batch positions ``rows`` (a seed that diverged is dropped)."""
+        self.W = self.W[rows]
+        self.inverse.keep_rows_(rows)
+
     def weight_norms(self) -> dict[str, torch.Tensor]:
         """‖W‖_F per batch element."""
         return {"W": torch.linalg.vector_norm(self.W, dim=(1, 2))}

@@ -166,6 +166,13 @@ class RMHL:
         eta = c.eta / (1 + step / c.eta_decay_steps)
         self.W.add_(rmhl_delta(mod, zhat, r, eta))
 
+    def keep_rows_(self, rows: torch.Tensor) -> None:
+        """Keep only the readouts at batch positions ``rows`` (a seed that diverged is dropped)."""
+        for name in ("W", "zbar", "zbar_total", "ebar", "beta", "last_error", "z"):
+            setattr(self, name, getattr(self, name)[rows])
+        self.exploration.keep_rows_(rows)
+        self.corruption.keep_rows_(rows)
+
     def weight_norms(self) -> dict[str, torch.Tensor]:
         """‖W‖_F per batch element."""
         return {"W": torch.linalg.vector_norm(self.W, dim=(1, 2))}

@@ -44,10 +44,34 @@ class Readout(Protocol):
     def weight_norms(self) -> dict[str, torch.Tensor]:
         """Frobenius norms of the readout weights, each (B,)."""
 
+    def keep_rows_(self, rows: torch.Tensor) -> None:
+        """Keep only the batch elements at positions ``rows`` (increasing)."""
+
+
+OnDivergence = Literal["stop", "drop"]
+
+
+@dataclass(frozen=True)
+class DroppedSeed:
+    """A seed removed from the batch because it diverged.
+
+    ``step``: the first step whose error was non-finite (else the last step of the chunk in which it was found);
+    ``quantities``: what was non-finite; ``cause``: the likely reason.
+    """
+
+    seed: int
+    step: int
+    quantities: tuple[str, ...]
+    cause: str
+
 
 @dataclass
 class Trace:
-    """What one call of :meth:`Simulation.run` recorded (every ``record_every`` steps, plus run-wide means)."""
+    """What one call of :meth:`Simulation.run` recorded (every ``record_every`` steps, plus run-wide means).
+
+    B counts every seed the simulation started with; a seed dropped after diverging is NaN from then on (its
+    run-wide means are NaN), and ``finished`` is False for it.
+    """
 
     feedback: str
     learned: bool
@@ -60,33 +84,66 @@ class Trace:
     deviation: torch.Tensor  # (B,) mean of D(t) over all steps of the run
     mse: torch.Tensor  # (B,) mean of ‖h(z) − f‖² over all steps of the run
     outputs: torch.Tensor | None  # (T, B, d) every step's output, when asked for
+    finished: torch.Tensor  # (B,) bool: still running at the end of this run
+    dropped: tuple[DroppedSeed, ...]  # every seed dropped so far, this run's included
 
 
 class Simulation:
-    """Explicit loop state (x, r, z_fb, D², step) for one reservoir batch, one readout and one task."""
+    """Explicit loop state (x, r, z_fb, D², step) for one reservoir batch, one readout and one task.
 
-    def __init__(self, net: Reservoir, readout: Readout, task: Task, *, clock: bool = False, threads: int | None = 1):
+    ``on_divergence``: "stop" raises :class:`DivergenceError` when any seed's state or output becomes non-finite;
+    "drop" removes that seed from the batch (reservoir, readout and loop state), records it in :attr:`dropped` and
+    goes on with the others, whose trajectories are those of a batch that never held it. Divergence is checked
+    every ``CHUNK`` steps. When no seed is left, later steps are not computed and everything recorded is NaN.
+    """
+
+    def __init__(
+        self,
+        net: Reservoir,
+        readout: Readout,
+        task: Task,
+        *,
+        clock: bool = False,
+        threads: int | None = 1,
+        on_divergence: OnDivergence = "stop",
+    ):
         if task.n_out != net.n_out:
             raise ValueError(f"task {task.name!r} has {task.n_out} outputs but the reservoir feeds back {net.n_out}")
         if clock and net.W_in is None:
             raise ValueError("clock=True needs a reservoir with an input layer (ReservoirConfig.n_inputs = 2)")
         if net.W_in is not None and not clock:
             raise ValueError("the reservoir has an input layer: pass clock=True (the phase cue is its input)")
+        if on_divergence not in ("stop", "drop"):
+            raise ValueError(f"on_divergence must be 'stop' or 'drop', got {on_divergence!r}")
         readout.check_task(task)
         self.net, self.readout, self.task, self.clock, self.threads = net, readout, task, clock, threads
+        self.on_divergence = on_divergence
+        self.seeds = net.seeds
+        self.alive = list(range(net.batch))
+        self.dropped: list[DroppedSeed] = []
         self.x, self.r = net.initial_state()
         self.z_fb = torch.zeros(net.batch, net.n_out, dtype=net.dtype, device=net.device)
         self.D2 = torch.zeros(net.batch, dtype=net.dtype, device=net.device)
         self.step = 0
 
-    def state(self) -> dict[str, torch.Tensor | int]:
+    def state(self) -> dict[str, torch.Tensor | int | tuple[int, ...]]:
         """A copy of the loop state (not the readout's weights), for :meth:`restore`."""
         tensors = {"x": self.x, "r": self.r, "z_fb": self.z_fb, "D2": self.D2}
-        return {**{k: v.clone() for k, v in tensors.items()}, "step": self.step}
+        return {**{k: v.clone() for k, v in tensors.items()}, "step": self.step, "alive": tuple(self.alive)}
 
-    def restore(self, state: dict[str, torch.Tensor | int]) -> None:
-        """Return to a state from :meth:`state` (e.g. to test one trained network under two protocols)."""
-        self.x, self.r, self.z_fb, self.D2 = (state[k].clone() for k in ("x", "r", "z_fb", "D2"))
+    def restore(self, state: dict[str, torch.Tensor | int | tuple[int, ...]]) -> None:
+        """Return to a state from :meth:`state` (e.g. to test one trained network under two protocols).
+
+        Seeds dropped since the state was taken stay dropped (the readout no longer holds them).
+        """
+        saved = list(state.get("alive", range(self.net.batch)))
+        missing = sorted(set(self.alive) - set(saved))
+        if missing:
+            raise ValueError(f"the state lacks seeds {[self.seeds[i] for i in missing]} that this simulation runs")
+        rows = torch.tensor([saved.index(i) for i in self.alive], dtype=torch.long)
+        self.x, self.r, self.z_fb, self.D2 = (
+            state[k][rows.to(state[k].device)].clone() for k in ("x", "r", "z_fb", "D2")
+        )
         self.step = int(state["step"])
 
     @torch.no_grad()
@@ -102,9 +159,9 @@ class Simulation:
     ) -> Trace:
         """Advance ``steps`` steps; ``learn`` turns on learning, rate noise and exploration.
 
-        ``replay`` (steps, B, d) is the fed-back signal for ``feedback="replay"``. The loop runs on ``threads``
-        CPU threads (default 1: its many small operations, the sparse J r above all, run slower with more threads,
-        and much slower on a busy machine); None keeps torch's setting.
+        ``replay`` (steps, B, d) is the fed-back signal for ``feedback="replay"`` (B: every seed the simulation
+        started with). The loop runs on ``threads`` CPU threads (default 1: its many small operations, the sparse
+        J r above all, run slower with more threads, and much slower on a busy machine); None keeps torch's setting.
         """
         with torch_threads(self.threads):
             return self._run(steps, learn, feedback, replay, record_every, keep_outputs)
@@ -129,26 +186,35 @@ class Simulation:
                     f"the loop state {name} holds NaN or inf entries at step {self.step} (set by hand or by restore); "
                     "restore a finite state before running"
                 )
-        if feedback == "teacher_forced" and task.plant is not None:
-            raise ValueError(f"teacher forcing needs the target in output space; task {task.name!r} has a plant")
-        if feedback == "replay" and (replay is None or replay.shape[0] < steps):
-            raise ValueError(f"feedback='replay' needs a replay tensor of at least {steps} steps")
-        if feedback == "replay" and not bool(torch.isfinite(replay[:steps]).all()):
-            raise ValueError("the replay tensor holds NaN or inf entries in the steps to be fed back")
         if feedback not in FEEDBACK_DESCRIPTIONS:
             raise ValueError(f"feedback must be one of {sorted(FEEDBACK_DESCRIPTIONS)}, got {feedback!r}")
+        if feedback == "teacher_forced" and task.plant is not None:
+            raise ValueError(f"teacher forcing needs the target in output space; task {task.name!r} has a plant")
+        width = len(self.seeds)
+        if feedback == "replay":
+            if replay is None or replay.shape[0] < steps or replay.shape[1] != width:
+                raise ValueError(f"feedback='replay' needs a replay tensor of shape (>= {steps}, {width}, d)")
+            replay = replay[:steps, self.alive]
+            if not bool(torch.isfinite(replay).all()):
+                raise ValueError("the replay tensor holds NaN or inf entries in the steps to be fed back")
         like = {"dtype": net.dtype, "device": net.device}
         n_rec = (steps + record_every - 1) // record_every
-        rec_z = torch.empty(n_rec, net.batch, net.n_out, **like)
-        rec_D = torch.empty(n_rec, net.batch, **like)
-        rec_norms: dict[str, list[torch.Tensor]] = {}
-        outputs = torch.empty(steps, net.batch, net.n_out, **like) if keep_outputs else None
-        d2_buffer = torch.empty(CHUNK, net.batch, **like)
-        sum_D = torch.zeros(net.batch, **like)
-        sum_d2 = torch.zeros(net.batch, **like)
+        nan = float("nan")
+        rec_z = torch.full((n_rec, width, net.n_out), nan, **like)
+        rec_D = torch.full((n_rec, width), nan, **like)
+        rec_norms: dict[str, torch.Tensor] = {}
+        outputs = torch.full((steps, width, net.n_out), nan, **like) if keep_outputs else None
+        d2_buffer = torch.empty(CHUNK, len(self.alive), **like)
+        sum_D = torch.full((width,), nan, **like)
+        sum_d2 = torch.full((width,), nan, **like)
+        sum_D[self.alive] = 0
+        sum_d2[self.alive] = 0
         x, r = self.x, self.r
         start = self.step
         for chunk_start in range(0, steps, CHUNK):
+            if not self.alive:
+                break
+            columns = self.alive if len(self.alive) < width else slice(None)
             count = min(CHUNK, steps - chunk_start)
             t0 = start + chunk_start
             targets = task.target(t0, count, **like)
@@ -166,30 +232,42 @@ class Simulation:
                     readout.learn(r, z, f, d2, task, t)
                 d2_buffer[i] = d2
                 if outputs is not None:
-                    outputs[k] = z
+                    outputs[k, columns] = z
                 if k % record_every == 0:
-                    rec_z[k // record_every] = z
+                    rec_z[k // record_every, columns] = z
                     recorded.append(i)
                     for name, value in readout.weight_norms().items():
-                        rec_norms.setdefault(name, []).append(value)
+                        if name not in rec_norms:
+                            rec_norms[name] = torch.full((n_rec, width), nan, **like)
+                        rec_norms[name][k // record_every, columns] = value
                 if feedback == "closed_loop":
                     self.z_fb = z
                 elif feedback == "teacher_forced":
                     self.z_fb = f.expand_as(z)
                 else:
                     self.z_fb = replay[k]
-            diverged = ~(torch.isfinite(z).all(-1) & torch.isfinite(x).all(-1))
-            if bool(diverged.any()):
-                raise _divergence(net, readout, z, x, diverged, step=t0 + count - 1, learn=learn, feedback=feedback)
             D2 = low_pass(self.D2, d2_buffer[:count], D_FILTER)
             self.D2 = D2[-1].clone()
             D = D2.sqrt()
             first = (chunk_start + record_every - 1) // record_every
-            rec_D[first : first + len(recorded)] = D[recorded]
-            sum_D += D.sum(0)
-            sum_d2 += d2_buffer[:count].sum(0)
+            rec_D[first : first + len(recorded), columns] = D[recorded]
+            sum_D[columns] += D.sum(0)
+            sum_d2[columns] += d2_buffer[:count].sum(0)
+            diverged = ~(torch.isfinite(z).all(-1) & torch.isfinite(x).all(-1))
+            if bool(diverged.any()):
+                if self.on_divergence == "stop":
+                    raise _divergence(net, readout, z, x, diverged, step=t0 + count - 1, learn=learn, feedback=feedback)
+                bad = ~torch.isfinite(d2_buffer[:count])
+                first_bad = torch.where(bad.any(0), bad.to(torch.int8).argmax(0), count - 1) + t0
+                self._drop(diverged, first_bad, z, x, learn=learn, feedback=feedback)
+                x, r = self.x, self.r
+                d2_buffer = torch.empty(CHUNK, len(self.alive), **like)
+                if replay is not None:
+                    replay = replay[:, ~diverged]
         self.step = start + steps
         rec_steps = torch.arange(start, start + steps, record_every)
+        finished = torch.zeros(width, dtype=torch.bool)
+        finished[self.alive] = True
         return Trace(
             feedback=feedback,
             learned=learn,
@@ -198,11 +276,35 @@ class Simulation:
             hand=task.hand(rec_z),
             target=task.target_fn(rec_steps).to(**like),
             D=rec_D,
-            norms={name: torch.stack(values) for name, values in rec_norms.items()},
+            norms=rec_norms,
             deviation=sum_D / steps,
             mse=sum_d2 / steps,
             outputs=outputs,
+            finished=finished,
+            dropped=tuple(self.dropped),
         )
+
+    def _drop(
+        self,
+        diverged: torch.Tensor,
+        first_bad: torch.Tensor,
+        z: torch.Tensor,
+        x: torch.Tensor,
+        *,
+        learn: bool,
+        feedback: Feedback,
+    ) -> None:
+        """Record the diverged seeds and remove them from the reservoir, the readout and the loop state."""
+        for row in diverged.nonzero().view(-1).tolist():
+            bad = _non_finite(self.readout, z, x, torch.tensor([row]))
+            cause = _cause(self.net, self.readout, bad, learn=learn, feedback=feedback)
+            self.dropped.append(DroppedSeed(self.seeds[self.alive[row]], int(first_bad[row]), tuple(bad), cause))
+        keep = (~diverged).nonzero().view(-1)
+        self.alive = [self.alive[i] for i in keep.tolist()]
+        self.x, self.r, self.z_fb, self.D2 = (t[keep] for t in (self.x, self.r, self.z_fb, self.D2))
+        if self.alive:
+            self.net.keep_rows_(keep)
+            self.readout.keep_rows_(keep)
 
 
 def low_pass(initial: torch.Tensor, values: torch.Tensor, a: float) -> torch.Tensor:
@@ -213,6 +315,40 @@ def low_pass(initial: torch.Tensor, values: torch.Tensor, a: float) -> torch.Ten
     """
     g = (1 - a) ** torch.arange(1, values.shape[0] + 1, dtype=values.dtype, device=values.device).unsqueeze(1)
     return g * (initial + a * torch.cumsum(values / g, 0))
+
+
+def _non_finite(readout: Readout, z: torch.Tensor, x: torch.Tensor, rows: torch.Tensor) -> list[str]:
+    """The quantities of batch rows ``rows`` that hold NaN or inf."""
+    name = type(readout).__name__
+    bad = [
+        label for label, t in (("reservoir state x", x), ("readout output z", z)) if not bool(t[rows].isfinite().all())
+    ]
+    return bad + [
+        f"{name} weights {key}"
+        for key, norms in readout.weight_norms().items()
+        if not bool(norms[rows].isfinite().all())
+    ]
+
+
+def _cause(net: Reservoir, readout: Readout, bad: list[str], *, learn: bool, feedback: Feedback) -> str:
+    """The cause a non-finite chunk can prove.
+
+    Configuration, loop state, inputs, targets and replay are checked finite before use. With a finite leak
+    a ≤ 1, |x| can only grow past |J r| + |Q z_fb| + |W_in u|, so unless the recurrence alone can overflow
+    (``recurrent_bound``), a non-finite state under closed-loop feedback comes from the readout's output z.
+    """
+    name = type(readout).__name__
+    scale = net.recurrent_bound * (1 + net.config.rate_noise)
+    if not scale < torch.finfo(net.dtype).max / 4:
+        return (
+            f"the recurrence alone overflows: max_i Σ_j |J_ij| (1 + rate_noise) = {scale:.3g} with "
+            f"gain={net.config.gain}; the readout is not the cause"
+        )
+    if "reservoir state x" in bad and feedback != "closed_loop":
+        return f"the {feedback} fed-back signal overflowed the reservoir; the readout does not feed back here"
+    if learn:
+        return f"the {name} readout diverged; lower its learning rate (eta / kappa) or raise the RLS regulariser alpha"
+    return f"this run did not learn, so the {name} readout's weights were already too large (an earlier run diverged)"
 
 
 def _divergence(
@@ -226,37 +362,11 @@ def _divergence(
     learn: bool,
     feedback: Feedback,
 ) -> DivergenceError:
-    """The error for a chunk that ended non-finite: which quantities are non-finite, and the cause it can prove.
-
-    Configuration, loop state, inputs, targets and replay are checked finite before use. With a finite leak
-    a ≤ 1, |x| can only grow past |J r| + |Q z_fb| + |W_in u|, so unless the recurrence alone can overflow
-    (``recurrent_bound``), a non-finite state under closed-loop feedback comes from the readout's output z.
-    """
+    """The error for a chunk that ended non-finite: which quantities are non-finite, and the cause it can prove."""
     rows = diverged.nonzero().view(-1)
     seeds = [net.seeds[i] for i in rows.tolist()]
-    name = type(readout).__name__
-    bad = [
-        label for label, t in (("reservoir state x", x), ("readout output z", z)) if not bool(t[rows].isfinite().all())
-    ]
-    bad += [
-        f"{name} weights {key}"
-        for key, norms in readout.weight_norms().items()
-        if not bool(norms[rows].isfinite().all())
-    ]
-    scale = net.recurrent_bound * (1 + net.config.rate_noise)
-    if not scale < torch.finfo(net.dtype).max / 4:
-        cause = (
-            f"the recurrence alone overflows: max_i Σ_j |J_ij| (1 + rate_noise) = {scale:.3g} with "
-            f"gain={net.config.gain}; the readout is not the cause"
-        )
-    elif "reservoir state x" in bad and feedback != "closed_loop":
-        cause = f"the {feedback} fed-back signal overflowed the reservoir; the readout does not feed back here"
-    elif learn:
-        cause = f"the {name} readout diverged; lower its learning rate (eta / kappa) or raise the RLS regulariser alpha"
-    else:
-        cause = (
-            f"this run did not learn, so the {name} readout's weights were already too large (an earlier run diverged)"
-        )
+    bad = _non_finite(readout, z, x, rows)
+    cause = _cause(net, readout, bad, learn=learn, feedback=feedback)
     return DivergenceError(
         f"{', '.join(bad)} of seed(s) {seeds} became non-finite at step {step} (checked every {CHUNK} steps); "
         f"stopping the run ({cause})"

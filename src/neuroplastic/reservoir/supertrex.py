@@ -102,6 +102,12 @@ class Supertrex:
         error = (self.explorer.z if c.mastery_target == "z2" else self.explorer.zbar) * -c.kappa
         self.inverse.update_(self.W, r, error, s, rows=None if len(opened) == len(s) else opened)
 
+    def keep_rows_(self, rows: torch.Tensor) -> None:
+        """Keep only the readouts at batch positions ``rows`` (a seed that diverged is dropped)."""
+        self.W = self.W[rows]
+        self.inverse.keep_rows_(rows)
+        self.explorer.keep_rows_(rows)
+
     def weight_norms(self) -> dict[str, torch.Tensor]:
         """‖W₁‖_F (mastery) and ‖W₂‖_F (exploratory) per batch element."""
         return {"W1": torch.linalg.vector_norm(self.W, dim=(1, 2)), "W2": self.explorer.weight_norms()["W"]}
