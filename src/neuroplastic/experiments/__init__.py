@@ -11,6 +11,7 @@ from neuroplastic.experiments import (
     oja_online,
     pc_gradients,
     pc_train,
+    reservoir_automaticity,
     reservoir_lesions,
     reservoir_motor,
 )
@@ -29,6 +30,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         fixedpoint_mnist.EXPERIMENT,
         reservoir_motor.EXPERIMENT,
         reservoir_lesions.EXPERIMENT,
+        reservoir_automaticity.EXPERIMENT,
     )
 }
 

@@ -230,9 +230,14 @@ def summary_stats(values: list[float | None]) -> dict[str, float | int | None]:
     return stats | {"mean": v.mean().item(), "sd": sd, "median": v.median().item(), "ci_low": low, "ci_high": high}
 
 
-def format_stats(s: dict[str, Any]) -> str:
-    """``median 0.0173; mean 0.0200 [0.0150, 0.0250]; 11/11 finished, 11/11 learned`` (interval: 95 % t)."""
-    counts = f"{s['finished']}/{s['n']} finished, {s['learned']}/{s['n']} learned (< {LEARNED_BELOW:g})"
+def format_stats(s: dict[str, Any], *, deviation: bool = True) -> str:
+    """``median 0.0173; mean 0.0200 [0.0150, 0.0250]; 11/11 finished, 11/11 learned`` (interval: 95 % t).
+
+    ``deviation=False`` (a quantity other than a deviation) leaves out the count of seeds that learned.
+    """
+    counts = f"{s['finished']}/{s['n']} finished"
+    if deviation:
+        counts += f", {s['learned']}/{s['n']} learned (< {LEARNED_BELOW:g})"
     if s["mean"] is None:
         return counts
     interval = "" if s["ci_low"] is None else f" [{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
