@@ -2,7 +2,7 @@ from dataclasses import replace
 
 import pytest
 
-from neuroplastic.experiments.reservoir_lesions import EXPERIMENT, ReservoirLesionsConfig
+from neuroplastic.experiments.reservoir_lesions import EXPERIMENT, ReservoirLesionsConfig, paired_difference, verdict
 from neuroplastic.runs.runner import run_experiment
 
 PROTOCOLS = ("authors", "closed_loop")
@@ -35,3 +35,21 @@ def test_bad_lesion_config_is_refused():
         ReservoirLesionsConfig(lesion_during_trial=10)
     with pytest.raises(ValueError, match="interventions"):
         ReservoirLesionsConfig(interventions=("pallidotomy",))
+
+
+def test_claims_are_paired_over_the_seeds_both_conditions_finished():
+    """Hand values: differences (0.5, 1.0); mean 0.75, sd 0.3536, t(0.975, 1) = 12.706."""
+    d = paired_difference([1.0, 2.0, None, 4.0], [0.5, 1.0, 3.0, None])
+    assert d["n"] == 2 and d["mean"] == pytest.approx(0.75)
+    assert (d["ci_low"], d["ci_high"]) == pytest.approx((0.75 - 3.17655, 0.75 + 3.17655), abs=1e-4)
+    assert verdict(d, ">") == "inconclusive"
+
+
+def test_verdicts_follow_the_side_of_the_interval():
+    """Differences (1.0, 1.1, 1.2): mean 1.1, sd 0.1, t(0.975, 2) = 4.3027, interval [0.8516, 1.3484]."""
+    d = paired_difference([1.0, 1.1, 1.2], [0.0, 0.0, 0.0])
+    assert d["ci_low"] == pytest.approx(0.85159, abs=1e-4)
+    assert (verdict(d, ">"), verdict(d, "<"), verdict(d, "≈")) == ("agrees", "disagrees", "disagrees")
+    small = paired_difference([0.010, 0.011, 0.012], [0.0, 0.0, 0.0])
+    assert verdict(small, "≈") == "agrees"  # below the 0.05 margin
+    assert verdict(paired_difference([1.0, None], [0.0, 0.0]), ">") == "inconclusive"  # one pair, no interval

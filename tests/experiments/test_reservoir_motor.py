@@ -1,6 +1,12 @@
 import pytest
 
-from neuroplastic.experiments.reservoir_motor import EXPERIMENT, ReservoirMotorConfig, build_readout
+from neuroplastic.experiments.reservoir_motor import (
+    EXPERIMENT,
+    ReservoirMotorConfig,
+    build_readout,
+    format_stats,
+    summary_stats,
+)
 from neuroplastic.reservoir import NotApplicable, preset
 from neuroplastic.runs.runner import run_experiment
 
@@ -63,3 +69,13 @@ def test_force_is_refused_on_the_arm_and_bad_configs_are_refused():
         ReservoirMotorConfig(presets=("task9",))
     with pytest.raises(ValueError, match="train_trials > test_trials"):
         ReservoirMotorConfig(train_trials=5, test_trials=5)
+
+
+def test_statistics_leave_out_dropped_seeds_and_count_them():
+    """Hand values over the finished seeds (0.1, 0.7, 0.3): mean 0.3667, sd 0.3055, t(0.975, 2) = 4.3027."""
+    s = summary_stats([0.1, None, 0.7, 0.3])
+    assert (s["n"], s["finished"], s["learned"]) == (4, 3, 2)
+    assert s["mean"] == pytest.approx(0.36667, abs=1e-4) and s["median"] == pytest.approx(0.3)
+    assert (s["ci_low"], s["ci_high"]) == pytest.approx((0.36667 - 0.75891, 0.36667 + 0.75891), abs=1e-4)
+    assert format_stats(s).endswith("3/4 finished, 2/4 learned (< 0.5)")
+    assert format_stats(summary_stats([None, None])) == "0/2 finished, 0/2 learned (< 0.5)"

@@ -1,3 +1,4 @@
+import math
 from dataclasses import replace
 
 import pytest
@@ -37,6 +38,34 @@ def test_recurrent_weights_have_the_stated_density_and_variance():
     assert abs(nonzero.numel() / 400**2 - 0.1) < 0.005
     assert nonzero.square().mean().item() == pytest.approx(1.5**2 / (0.1 * 400), rel=0.03)
     assert net.Q.abs().max() <= 1 and net.x0.abs().max() <= 0.5
+
+
+def test_connections_drawn_with_replacement_have_the_collision_density_and_gain():
+    """⌈pN²⌉ uniform draws with replacement leave a density of 1 − (1 − 1/N²)^⌈pN²⌉ ≈ 1 − e^(−p)."""
+    n, p, gain = 400, 0.1, 1.5
+    net = Reservoir(ReservoirConfig(n=n, p=p, gain=gain, connectivity="with_replacement"), 1, [0])
+    J = net.dense_J()[0]
+    draws = math.ceil(p * n * n)
+    expected = 1 - (1 - 1 / n**2) ** draws  # 0.09516
+    sd = math.sqrt(expected * (1 - expected) / n**2)  # of the density, 7e-4 (draws are nearly independent)
+    assert abs((J != 0).double().mean().item() - expected) < 5 * sd
+    assert (J != 0).sum() <= draws
+    # each present entry keeps the N(0, λ²/(pN)) variance, so the effective gain is λ √(density / p)
+    assert J[J != 0].square().mean().item() == pytest.approx(gain**2 / (p * n), rel=0.03)
+    bernoulli = Reservoir(ReservoirConfig(n=n, p=p, gain=gain), 1, [0]).dense_J()[0]
+    assert abs((bernoulli != 0).double().mean().item() - p) < 5 * math.sqrt(p * (1 - p) / n**2)
+
+
+def test_keeping_rows_leaves_the_reservoirs_of_the_kept_seeds():
+    for sparse in (True, False):
+        config = ReservoirConfig(n=30, sparse=sparse, n_inputs=2)
+        net = Reservoir(config, 2, [7, 8, 9])
+        net.keep_rows_(torch.tensor([0, 2]))
+        oracle = Reservoir(config, 2, [7, 9])
+        assert net.seeds == (7, 9)
+        torch.testing.assert_close(net.dense_J(), oracle.dense_J(), rtol=0, atol=0)
+        for name in ("Q", "W_in", "x0"):
+            torch.testing.assert_close(getattr(net, name), getattr(oracle, name), rtol=0, atol=0)
 
 
 def test_batched_seeds_equal_a_loop_over_seeds():
