@@ -5,16 +5,28 @@ Two phases are timed: gate closed (exploration only: the first seconds of a run)
 10 steps, as after transfer starts), and the two memory-bound kernels that bound any implementation of the loop:
 the sparse drive [J | Q] (r, z) and one RLS update (k = P r, P ← P − c k kᵀ), per seed and for 11 seeds at once.
 The machine's load (1-minute load average) is printed beside the numbers: the box is shared.
-Run: `python benchmarks/reservoir_speed.py [--steps 3000] [--threads 1]`.
+
+With ``--rescience DIR`` (the "Python adaptation" folder of ReScience's replication code, github.com/rsankar9/
+Reimplementation-SUPERTREX, Code/Python implementation/Python adaptation; not shipped here), the same protocol, the
+first ``--steps`` steps of SUPERTREX Task 2 training from a fresh network at N = 1000, is also timed with their
+``ModelSUPERTREX.train``, interleaved with ours (1 seed and 11 batched seeds) over ``--repeats`` repeats: the medians
+of the per-repeat ratios are printed.
+Run: `python benchmarks/reservoir_speed.py [--steps 3000] [--threads 1] [--rescience DIR --repeats 5]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
+import statistics
+import sys
+import tempfile
 import time
+import types
 from dataclasses import replace
 
 import numpy as np
@@ -99,12 +111,77 @@ def numpy_rate(steps: int, gate_open: bool) -> float:
     return steps / (time.perf_counter() - tick)
 
 
+def rescience_rate(directory: str, steps: int) -> float:
+    """Steps per second of ReScience's ``ModelSUPERTREX.train`` on the first ``steps`` steps of Task 2 (N = 1000)."""
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    if not hasattr(np, "int"):
+        np.int = int  # their code predates NumPy 1.24, which removed np.int
+    try:
+        import pandas  # noqa: F401  (their plotting code imports it; training does not use it)
+    except ImportError:
+        sys.modules["pandas"] = types.ModuleType("pandas")
+    from ModelSUPERTREX import ModelSUPERTREX  # type: ignore[import-not-found]
+    from Task import Task  # type: ignore[import-not-found]
+
+    dt = 0.2
+    parameters = {
+        "N": 1000, "lmbda": 1.5, "sparsity": 0.1, "dT": dt, "n_train_trials": 1, "n_test_trials": 0,
+        "alpha": 0.025, "gamma": 10.0, "k": 0.5, "tau": 10.0, "tau_e": 1000.0, "tau_z": 2.0,
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(io.StringIO()):
+        exp = {
+            "rseed": 1, "dataset_file": os.path.join(folder, "task.npz"), "results_folder": folder,
+            "timespan": steps * dt, "task_type": 2, "n_segs": 2, "arm_len": [1.8, 1.8], "arm_cost": [0.0, 0.0],
+        }  # fmt: skip
+        task = Task(exp, parameters)
+        model = ModelSUPERTREX(parameters, task, exp)
+        with contextlib.redirect_stderr(io.StringIO()):
+            tick = time.perf_counter()
+            model.train(task)
+            return steps / (time.perf_counter() - tick)
+
+
+def protocol_rate(seeds: int, steps: int, threads: int) -> float:
+    """Steps per second of ours on the same protocol: the first ``steps`` steps of Task 2 training."""
+    p = preset("pyle2019-task2")
+    ids = list(range(1, seeds + 1))
+    sim = Simulation(Reservoir(p.reservoir, 2, ids), Supertrex(p.supertrex, 1000, 2, ids), p.task, threads=threads)
+    tick = time.perf_counter()
+    sim.run(steps, learn=True, record_every=steps)
+    return steps / (time.perf_counter() - tick)
+
+
+def beside_rescience(directory: str, steps: int, repeats: int, threads: int) -> None:
+    """Interleaved repeats: ReScience's code, ours with 1 seed, ours with 11 batched seeds; medians of the ratios."""
+    step_ratio, throughput = [], []
+    for _ in range(repeats):
+        theirs = rescience_rate(directory, steps)
+        one = protocol_rate(1, steps, threads)
+        eleven = protocol_rate(11, steps, threads)
+        step_ratio.append(theirs / one)  # our seconds per step over theirs
+        throughput.append(11 * eleven / one)
+        print(f"  repeat: ReScience {theirs:6.0f} steps/s, ours 1 seed {one:6.0f}, 11 seeds {eleven:6.0f} steps/s")
+    print(
+        f"same protocol (first {steps} steps of Task 2 training), medians of {repeats} interleaved repeats:\n"
+        f"  our step / ReScience's step: {statistics.median(step_ratio):.2f}x (target <= 0.25x)\n"
+        f"  11 batched seeds / 1 seed, throughput: {statistics.median(throughput):.2f}x (target >= 3x)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rescience", help="ReScience's 'Python adaptation' folder: time their code beside ours")
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.rescience:
+        print(f"load average before: {os.getloadavg()[0]:.2f}")
+        beside_rescience(args.rescience, args.steps, args.repeats, args.threads)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return
     rows = {}
     for gate_open in (False, True):
         phase = "gate open (RLS every 10 steps)" if gate_open else "gate closed (exploration only)"
