@@ -4,6 +4,7 @@ from neuroplastic.experiments.reservoir_motor import (
     EXPERIMENT,
     ReservoirMotorConfig,
     build_readout,
+    configured_preset,
     format_stats,
     summary_stats,
 )
@@ -65,6 +66,12 @@ def test_tasks_1_and_3_run_every_learner_under_both_protocols(tmp_path):
 def test_force_is_refused_on_the_arm_and_bad_configs_are_refused():
     with pytest.raises(NotApplicable, match="joint angles"):
         build_readout(preset("pyle2019-task2", n=10), "force", [0], dtype=None, device="cpu")
+    with pytest.raises(ValueError, match=r"no learner .* \(resci2021-task3: supertrex\)"):
+        ReservoirMotorConfig(presets=("resci2021-task3",), algorithms=("rmhl",))
+    with pytest.raises(ValueError, match="mastery_target must be"):
+        ReservoirMotorConfig(mastery_target="z1")
+    with pytest.raises(ValueError, match="connectivity must be"):
+        ReservoirMotorConfig(connectivity="exact")
     with pytest.raises(ValueError, match="unknown presets"):
         ReservoirMotorConfig(presets=("task9",))
     with pytest.raises(ValueError, match="train_trials > test_trials"):
@@ -79,3 +86,12 @@ def test_statistics_leave_out_dropped_seeds_and_count_them():
     assert (s["ci_low"], s["ci_high"]) == pytest.approx((0.36667 - 0.75891, 0.36667 + 0.75891), abs=1e-4)
     assert format_stats(s).endswith("3/4 finished, 2/4 learned (< 0.5)")
     assert format_stats(summary_stats([None, None])) == "0/2 finished, 0/2 learned (< 0.5)"
+
+
+def test_mastery_target_and_connectivity_reach_the_preset():
+    config = ReservoirMotorConfig(mastery_target="zbar2", connectivity="with_replacement", n=50, period=100)
+    p = configured_preset(config, "pyle2019-task1", clock=True)
+    assert p.supertrex.mastery_target == "zbar2" and p.reservoir.connectivity == "with_replacement"
+    assert p.reservoir.n == 50 and p.reservoir.n_inputs == 2 and p.task.period == 100
+    default = configured_preset(ReservoirMotorConfig(), "pyle2019-task1", clock=False)
+    assert default.supertrex.mastery_target == "z2" and default.reservoir.connectivity == "bernoulli"

@@ -103,6 +103,9 @@ class ReservoirMotorConfig(ExperimentConfig):
             raise ValueError(f"unknown presets {unknown}; choose from {sorted(ALGORITHMS)}")
         if not self.presets or not self.algorithms or not self.inputs:
             raise ValueError("presets, algorithms and inputs must each name at least one entry")
+        if not any(a in ALGORITHMS[p] for p in self.presets for a in self.algorithms):
+            runs = "; ".join(f"{p}: {', '.join(ALGORITHMS[p])}" for p in self.presets)
+            raise ValueError(f"no learner in algorithms={list(self.algorithms)} runs on these presets ({runs})")
         if self.test_trials < 1 or self.train_trials <= self.test_trials:
             raise ValueError("need test_trials >= 1 and train_trials > test_trials (the replay protocol needs them)")
         if self.n < 2 or self.period < 10 or self.seeds < 1 or self.points_per_trial < 1:
