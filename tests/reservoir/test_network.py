@@ -16,7 +16,7 @@ from neuroplastic.reservoir import (
     butterfly_task,
     preset,
 )
-from neuroplastic.reservoir.simulate import low_pass
+from neuroplastic.reservoir.simulate import D_FILTER, deviation, low_pass
 
 PERIOD = 300
 
@@ -157,3 +157,18 @@ def test_chunked_low_pass_equals_the_step_by_step_filter():
         D = D + a * (v - D)
         expected.append(D)
     torch.testing.assert_close(low_pass(initial, values, a), torch.stack(expected), atol=1e-14, rtol=1e-12)
+
+
+def test_deviation_of_a_recorded_series_is_the_step_by_step_filter():
+    p = preset("pyle2019-task2", period=PERIOD, n=30)
+    outputs = 0.3 * torch.randn(700, 2, 2, generator=torch.Generator().manual_seed(3))
+    D2 = torch.tensor([0.2, 0.05])
+    expected, total = D2.clone(), torch.zeros(2)
+    for k in range(700):
+        t = 123 + k
+        phi1, phi2 = math.pi * outputs[k, :, 0], math.pi * (outputs[k, :, 0] + outputs[k, :, 1])
+        hand = torch.stack([1.8 * (phi1.sin() + phi2.sin()), -2 + 1.8 * (phi1.cos() + phi2.cos())], 1)
+        f = p.task.target_fn(torch.tensor([t]))[0]
+        expected = expected + D_FILTER * ((hand - f).square().sum(1) - expected)
+        total += expected.sqrt()
+    torch.testing.assert_close(deviation(p.task, outputs, 123, D2), total / 700)

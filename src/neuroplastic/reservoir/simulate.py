@@ -307,6 +307,22 @@ class Simulation:
             self.readout.keep_rows_(keep)
 
 
+def deviation(task: Task, outputs: torch.Tensor, start: int, D2: torch.Tensor) -> torch.Tensor:
+    """The mean of D(t) over a recorded output series, as :meth:`Simulation.run` reports it for the same outputs.
+
+    ``outputs`` (T, B, d) are the outputs of steps ``start`` … ``start + T − 1`` and ``D2`` (B,) is D² before them
+    (``Simulation.state()["D2"]``); D² ← D² + a_D(‖h(z) − f‖² − D²). Returns (B,).
+    """
+    total = torch.zeros_like(D2)
+    for first in range(0, outputs.shape[0], CHUNK):
+        z = outputs[first : first + CHUNK]
+        f = task.target(start + first, z.shape[0], dtype=z.dtype, device=z.device)
+        filtered = low_pass(D2, task.distance2(z, f.unsqueeze(1)), D_FILTER)
+        D2 = filtered[-1]
+        total += filtered.sqrt().sum(0)
+    return total / outputs.shape[0]
+
+
 def low_pass(initial: torch.Tensor, values: torch.Tensor, a: float) -> torch.Tensor:
     """The filter D_t = (1 − a) D_{t−1} + a v_t over a chunk, all t at once: D_t = g^t (D_0 + a Σ_{s≤t} v_s g^{−s}).
 
