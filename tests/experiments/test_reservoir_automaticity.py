@@ -3,6 +3,7 @@ import torch
 
 from neuroplastic.experiments.reservoir_automaticity import EXPERIMENT, ReservoirAutomaticityConfig
 from neuroplastic.reservoir import Reservoir, Simulation, Supertrex, preset
+from neuroplastic.runs.folder import RunDir
 from neuroplastic.runs.runner import run_experiment
 
 
@@ -33,3 +34,22 @@ def test_testing_after_each_trial_leaves_the_training_trajectory_unchanged(tmp_p
 def test_bad_automaticity_config_is_refused():
     with pytest.raises(ValueError, match="report_trials"):
         ReservoirAutomaticityConfig(trials=5, report_trials=(10,))
+
+
+def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+    config = ReservoirAutomaticityConfig.quick()
+    reference = run_experiment(EXPERIMENT, config, tmp_path / "reference").results
+    original = RunDir.save_checkpoint
+
+    def killed_after_two_trials(self, state):
+        original(self, state)
+        if len(state["trials"]) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunDir, "save_checkpoint", killed_after_two_trials)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(EXPERIMENT, config, tmp_path / "killed")
+    monkeypatch.setattr(RunDir, "save_checkpoint", original)
+    resumed = run_experiment(EXPERIMENT, config, tmp_path / "killed").results
+    assert resumed["trials"] == reference["trials"]
+    assert [m["trial"] for m in RunDir(tmp_path / "killed").metrics()] == [1, 2, 3, 4]

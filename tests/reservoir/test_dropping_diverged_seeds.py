@@ -82,3 +82,26 @@ def test_the_default_stops_the_whole_batch():
 def test_a_bad_policy_is_refused():
     with pytest.raises(ValueError, match="on_divergence must be 'stop' or 'drop'"):
         _simulation([0], "rmhl", on_divergence="skip")
+
+
+@pytest.mark.parametrize("algorithm", ["supertrex", "rmhl", "force"])
+def test_a_checkpointed_simulation_continues_identically_in_a_fresh_one(algorithm, tmp_path):
+    """The oracle: the same simulation run on without interruption (a dropped seed included)."""
+    original = _simulation([3, 4, 5], algorithm)
+    original.run(300, learn=True)
+    original.readout.W[1] = math.inf
+    original.run(310, learn=True)  # stops mid-chunk: the noise streams are part-way through a chunk
+    torch.save(original.state_dict(), tmp_path / "state.pt")
+    resumed = _simulation([3, 4, 5], algorithm)
+    resumed.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
+    assert resumed.dropped == original.dropped and resumed.step == original.step
+    expected = original.run(900, learn=True, record_every=1)
+    trace = resumed.run(900, learn=True, record_every=1)
+    torch.testing.assert_close(trace.z, expected.z, rtol=0, atol=0, equal_nan=True)
+    torch.testing.assert_close(trace.deviation, expected.deviation, rtol=0, atol=0, equal_nan=True)
+
+
+def test_a_state_is_loaded_into_a_fresh_simulation_of_the_same_seeds_only():
+    state = _simulation([3, 4], "rmhl").state_dict()
+    with pytest.raises(ValueError, match=r"seeds \[3, 4\], this reservoir has \[3, 5\]"):
+        _simulation([3, 5], "rmhl").load_state_dict(state)

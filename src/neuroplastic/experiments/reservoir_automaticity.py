@@ -108,6 +108,12 @@ class _BothPathways:
         if self.removed is not None:
             self.removed = self.removed[:, rows]
 
+    def state_dict(self) -> dict[str, Any]:
+        return self.supertrex.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.supertrex.load_state_dict(state)
+
 
 def _rms(difference: torch.Tensor) -> torch.Tensor:
     """Per-seed RMS over steps and outputs of a (T, B, d) tensor."""
@@ -115,7 +121,10 @@ def _rms(difference: torch.Tensor) -> torch.Tensor:
 
 
 def run(config: ReservoirAutomaticityConfig, run_dir: RunDir) -> dict[str, Any]:
-    """Train trial by trial; after each, test with the exploratory pathway removed and kept."""
+    """Train trial by trial; after each, test with the exploratory pathway removed and kept.
+
+    A checkpoint after each trial holds the whole simulation, so a killed run resumes at its last finished trial.
+    """
     device, dtype = resolve_device(config.device), getattr(torch, config.dtype)
     p = preset(config.preset, period=config.period, n=config.n)
     seeds = [config.seed + i for i in range(config.seeds)]
@@ -125,8 +134,12 @@ def run(config: ReservoirAutomaticityConfig, run_dir: RunDir) -> dict[str, Any]:
     sim = Simulation(net, readout, p.task, threads=config.threads, on_divergence="drop")
     T = config.period
     trials: list[dict[str, Any]] = []
+    state = run_dir.load_checkpoint()
+    if state:
+        trials = state["trials"]
+        sim.load_state_dict(state["simulation"])
     tick = time.perf_counter()
-    for trial in range(1, config.trials + 1):
+    for trial in range(len(trials) + 1, config.trials + 1):
         training = sim.run(T, learn=True, record_every=T, keep_outputs=True)
         trained = sim.state()
         readout.start_probe(T, sim.step, len(sim.alive))
@@ -146,6 +159,7 @@ def run(config: ReservoirAutomaticityConfig, run_dir: RunDir) -> dict[str, Any]:
         }
         trials.append(record)
         run_dir.log(**record)
+        run_dir.save_checkpoint({"trials": trials, "simulation": sim.state_dict()})
     results = {
         "seeds": seeds,
         "trials": trials,

@@ -30,6 +30,16 @@ class DeferredInverse:
         self._flush()
         return self.P0
 
+    def state_dict(self) -> dict[str, torch.Tensor | int]:
+        """P₀, the pending terms K, d and their count."""
+        return {"P0": self.P0.clone(), "K": self.K.clone(), "d": self.d.clone(), "count": self.count}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor | int]) -> None:
+        """Continue from a :meth:`state_dict` of the same shape."""
+        for name in ("P0", "K", "d"):
+            getattr(self, name).copy_(state[name])
+        self.count = int(state["count"])
+
     def keep_rows_(self, rows: torch.Tensor) -> None:
         """Keep only the readouts at batch positions ``rows``."""
         self.P0, self.K, self.d = self.P0[rows], self.K[rows], self.d[rows]

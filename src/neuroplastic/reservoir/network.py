@@ -6,7 +6,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -159,6 +159,16 @@ class Reservoir:
             csr = torch.sparse_coo_tensor(index, values, shape, check_invariants=False).to_sparse_csr()
             rows, cols = csr.crow_indices().int(), csr.col_indices().int()
             return torch.sparse_csr_tensor(rows, cols, csr.values(), shape, dtype=self.dtype, device=self.device)
+
+    def state_dict(self) -> dict[str, Any]:
+        """What changes while it runs (the rate-noise streams); the weights follow from the seeds."""
+        return {"seeds": list(self.seeds), "rate_noise": self.rate_noise.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` of a reservoir with the same seeds."""
+        if list(state["seeds"]) != list(self.seeds):
+            raise ValueError(f"the state is of seeds {state['seeds']}, this reservoir has {list(self.seeds)}")
+        self.rate_noise.load_state_dict(state["rate_noise"])
 
     def keep_rows_(self, rows: torch.Tensor) -> None:
         """Keep only the reservoirs at batch positions ``rows`` (increasing), e.g. to drop a seed that diverged."""

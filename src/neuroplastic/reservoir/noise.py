@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -40,3 +41,20 @@ class NoiseStream:
         self.generators = [self.generators[i] for i in rows.tolist()]
         if self.buffer.dim() > 1:
             self.buffer = self.buffer[:, rows.to(self.buffer.device)]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the streams are: each generator's state, the current chunk and the position in it."""
+        return {
+            "generators": [g.get_state() for g in self.generators],
+            "buffer": self.buffer.clone(),
+            "position": self.position,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` of streams with the same seeds."""
+        if len(state["generators"]) != len(self.generators):
+            raise ValueError(f"the state holds {len(state['generators'])} streams, this one {len(self.generators)}")
+        for generator, saved in zip(self.generators, state["generators"], strict=True):
+            generator.set_state(saved)
+        self.buffer = state["buffer"].to(self.device)
+        self.position = int(state["position"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -99,6 +100,15 @@ class RLS:
             self.inverse.update_(self.W, r, z - target, gate)
         else:
             rls_update_(self.P, self.W, r, z - target, gate=gate, forgetting=self.config.forgetting)
+
+    def state_dict(self) -> dict[str, Any]:
+        """W and P (with its pending terms)."""
+        return {"W": self.W.clone(), "inverse": self.inverse.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` of the same shape."""
+        self.W.copy_(state["W"])
+        self.inverse.load_state_dict(state["inverse"])
 
     def keep_rows_(self, rows: torch.Tensor) -> None:
         """Keep only the readouts at batch positions ``rows`` (a seed that diverged is dropped)."""

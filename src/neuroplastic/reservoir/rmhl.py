@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -166,9 +166,23 @@ class RMHL:
         eta = c.eta / (1 + step / c.eta_decay_steps)
         self.W.add_(rmhl_delta(mod, zhat, r, eta))
 
+    _STATE = ("W", "zbar", "zbar_total", "ebar", "beta", "last_error", "z")
+
+    def state_dict(self) -> dict[str, Any]:
+        """W, z̄, ē, β, the last error and output, and the exploration and corruption streams."""
+        state: dict[str, Any] = {name: getattr(self, name).clone() for name in self._STATE}
+        return state | {"exploration": self.exploration.state_dict(), "corruption": self.corruption.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` of the same shape and seeds."""
+        for name in self._STATE:
+            setattr(self, name, state[name].to(self.W.device).clone())
+        self.exploration.load_state_dict(state["exploration"])
+        self.corruption.load_state_dict(state["corruption"])
+
     def keep_rows_(self, rows: torch.Tensor) -> None:
         """Keep only the readouts at batch positions ``rows`` (a seed that diverged is dropped)."""
-        for name in ("W", "zbar", "zbar_total", "ebar", "beta", "last_error", "z"):
+        for name in self._STATE:
             setattr(self, name, getattr(self, name)[rows])
         self.exploration.keep_rows_(rows)
         self.corruption.keep_rows_(rows)

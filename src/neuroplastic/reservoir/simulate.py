@@ -7,8 +7,8 @@ D²(t) ← D² + a_D(‖h(z) − f(t)‖² − D²) is computed for a chunk of s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
 
 import torch
 
@@ -46,6 +46,12 @@ class Readout(Protocol):
 
     def keep_rows_(self, rows: torch.Tensor) -> None:
         """Keep only the batch elements at positions ``rows`` (increasing)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything that changes while it learns, as tensors and plain data."""
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict`."""
 
 
 OnDivergence = Literal["stop", "drop"]
@@ -145,6 +151,35 @@ class Simulation:
             state[k][rows.to(state[k].device)].clone() for k in ("x", "r", "z_fb", "D2")
         )
         self.step = int(state["step"])
+
+    def state_dict(self) -> dict[str, Any]:
+        """The whole simulation as tensors and plain data, for a checkpoint.
+
+        Loop state, reservoir noise streams, readout and dropped seeds: a simulation built alike and given it by
+        :meth:`load_state_dict` continues identically.
+        """
+        loop = self.state()
+        return {
+            "loop": loop | {"alive": list(loop["alive"])},
+            "dropped": [asdict(d) for d in self.dropped],
+            "net": self.net.state_dict(),
+            "readout": self.readout.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` of a simulation built with the same reservoir, readout and seeds."""
+        alive = list(state["loop"]["alive"])
+        if self.alive != list(range(len(self.seeds))):
+            raise ValueError("load a state into a freshly built simulation (this one has dropped seeds)")
+        if alive != self.alive:
+            rows = torch.tensor(alive, dtype=torch.long)
+            self.net.keep_rows_(rows)
+            self.readout.keep_rows_(rows)
+            self.alive = alive
+        self.net.load_state_dict(state["net"])
+        self.readout.load_state_dict(state["readout"])
+        self.dropped = [DroppedSeed(**{**d, "quantities": tuple(d["quantities"])}) for d in state["dropped"]]
+        self.restore(state["loop"])
 
     @torch.no_grad()
     def run(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -101,6 +101,16 @@ class Supertrex:
             return
         error = (self.explorer.z if c.mastery_target == "z2" else self.explorer.zbar) * -c.kappa
         self.inverse.update_(self.W, r, error, s, rows=None if len(opened) == len(s) else opened)
+
+    def state_dict(self) -> dict[str, Any]:
+        """W₁, P (with its pending terms) and the exploratory pathway's state."""
+        return {"W": self.W.clone(), "inverse": self.inverse.state_dict(), "explorer": self.explorer.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict` of the same shape and seeds."""
+        self.W.copy_(state["W"])
+        self.inverse.load_state_dict(state["inverse"])
+        self.explorer.load_state_dict(state["explorer"])
 
     def keep_rows_(self, rows: torch.Tensor) -> None:
         """Keep only the readouts at batch positions ``rows`` (a seed that diverged is dropped)."""
