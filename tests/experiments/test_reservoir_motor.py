@@ -9,6 +9,7 @@ from neuroplastic.experiments.reservoir_motor import (
     summary_stats,
 )
 from neuroplastic.reservoir import NotApplicable, preset
+from neuroplastic.runs.folder import RunDir
 from neuroplastic.runs.runner import run_experiment
 
 
@@ -95,3 +96,33 @@ def test_mastery_target_and_connectivity_reach_the_preset():
     assert p.reservoir.n == 50 and p.reservoir.n_inputs == 2 and p.task.period == 100
     default = configured_preset(ReservoirMotorConfig(), "pyle2019-task1", clock=False)
     assert default.supertrex.mastery_target == "z2" and default.reservoir.connectivity == "bernoulli"
+
+
+def test_a_run_killed_inside_a_condition_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+    config = ReservoirMotorConfig(
+        presets=("pyle2019-task2",),
+        algorithms=("supertrex",),
+        inputs=("none",),
+        n=60,
+        period=500,
+        train_trials=4,
+        test_trials=2,
+        seeds=2,
+        points_per_trial=10,
+    )
+    reference = run_experiment(EXPERIMENT, config, tmp_path / "reference").results["conditions"]
+    original = RunDir.save_checkpoint
+
+    def killed_in_the_third_training_trial(self, state):
+        original(self, state)
+        if len(state.get("partial", {}).get("traces", [])) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunDir, "save_checkpoint", killed_in_the_third_training_trial)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(EXPERIMENT, config, tmp_path / "killed")
+    monkeypatch.setattr(RunDir, "save_checkpoint", original)
+    resumed = run_experiment(EXPERIMENT, config, tmp_path / "killed").results["conditions"]
+    for key, condition in reference.items():
+        for field in ("deviation", "train_rmse_first_trial", "train_rmse_last_trial", "final_norms", "curves"):
+            assert resumed[key][field] == condition[field], field

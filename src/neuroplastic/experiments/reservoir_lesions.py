@@ -303,7 +303,18 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
     for name, (description, switches) in conditions(config).items():
         if name in done or name not in config.interventions:
             continue
-        result, sim, replay = train_and_test(motor, config.preset, "supertrex", config.clock, switches=switches)
+        partial = state.get("partial") if state else None
+        result, sim, replay = train_and_test(
+            motor,
+            config.preset,
+            "supertrex",
+            config.clock,
+            switches=switches,
+            checkpoint=lambda training, name=name: run_dir.save_checkpoint(
+                {"done": done, "partial": training | {"condition": name}}
+            ),
+            resume=partial if partial and partial["condition"] == name else None,
+        )
         trained = sim.state()
         deviations = {f"removed/{k}": v for k, v in result["deviation"].items()}
         if switches.lesion_at is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ from neuroplastic.reservoir import (
     Reservoir,
     Simulation,
     Supertrex,
+    Trace,
     preset,
 )
 from neuroplastic.runs.bootstrap import t_interval
@@ -142,13 +144,21 @@ def build_readout(p: Preset, algorithm: Algorithm, seeds: list[int], **kwargs: A
 
 
 def train_and_test(
-    config: ReservoirMotorConfig, name: str, algorithm: Algorithm, clock: bool, *, switches: Any = None
+    config: ReservoirMotorConfig,
+    name: str,
+    algorithm: Algorithm,
+    clock: bool,
+    *,
+    switches: Any = None,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], Simulation, torch.Tensor | None]:
     """Train one (preset, learner, input) condition over the batch of seeds, then test under both protocols.
 
     Returns ``(results, simulation, replay)``: per-seed numbers with downsampled curves for the figures, the
     simulation restored to the end of training and the replay signal of the authors' protocol (None for Task 1),
-    for further tests such as lesions.
+    for further tests such as lesions. ``checkpoint`` is called after every training trial with the training so
+    far (tensors and plain data); passing that back as ``resume`` continues from there, bit for bit.
     """
     device, dtype = resolve_device(config.device), getattr(torch, config.dtype)
     p = configured_preset(config, name, clock)
@@ -160,13 +170,16 @@ def train_and_test(
     T, every = config.period, max(1, config.period // config.points_per_trial)
     replaying = p.authors_feedback == "replay"
     tick = time.perf_counter()
-    first_trial = sim.run(T, learn=True, record_every=every)
-    traces = [first_trial]
-    if config.train_trials - config.test_trials > 1:
-        traces.append(sim.run((config.train_trials - config.test_trials - 1) * T, learn=True, record_every=every))
-    if config.test_trials > 1:
-        traces.append(sim.run((config.test_trials - 1) * T, learn=True, record_every=every, keep_outputs=replaying))
-    traces.append(sim.run(T, learn=True, record_every=every, keep_outputs=replaying))
+    traces: list[Trace] = []
+    if resume is not None:
+        sim.load_state_dict(resume["simulation"])
+        traces = [Trace.from_dict(t) for t in resume["traces"]]
+    for trial in range(len(traces), config.train_trials):
+        replayed = replaying and trial >= config.train_trials - config.test_trials  # the authors' test replays these
+        traces.append(sim.run(T, learn=True, record_every=every, keep_outputs=replayed))
+        if checkpoint is not None and trial + 1 < config.train_trials:
+            checkpoint({"traces": [t.to_dict() for t in traces], "simulation": sim.state_dict()})
+    first_trial = traces[0]
     replay = torch.cat([t.outputs for t in traces if t.outputs is not None]) if replaying else None
     trained = sim.state()
     tests = {}
@@ -302,14 +315,27 @@ def condition_key(name: str, algorithm: str, clock: bool) -> str:
 
 
 def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
-    """Train and test every condition in turn; a checkpoint after each makes a killed run resume there."""
+    """Train and test every condition in turn.
+
+    A checkpoint after every training trial and every finished condition makes a killed run resume there.
+    """
     state = run_dir.load_checkpoint()
     done: dict[str, Any] = state["done"] if state else {}
     for name, algorithm, clock in _conditions(config):
         key = condition_key(name, algorithm, clock)
         if key in done:
             continue
-        result, _, _ = train_and_test(config, name, algorithm, clock)
+        partial = state.get("partial") if state else None
+        result, _, _ = train_and_test(
+            config,
+            name,
+            algorithm,
+            clock,
+            checkpoint=lambda training, key=key: run_dir.save_checkpoint(
+                {"done": done, "partial": training | {"condition": key}}
+            ),
+            resume=partial if partial and partial["condition"] == key else None,
+        )
         result["summary"] = {k: summary_stats(v) for k, v in result["deviation"].items()}
         done[key] = result
         run_dir.log(

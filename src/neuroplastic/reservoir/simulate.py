@@ -93,6 +93,16 @@ class Trace:
     finished: torch.Tensor  # (B,) bool: still running at the end of this run
     dropped: tuple[DroppedSeed, ...]  # every seed dropped so far, this run's included
 
+    def to_dict(self) -> dict[str, Any]:
+        """Tensors and plain data only (for a checkpoint); :meth:`from_dict` reverses it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """The trace :meth:`to_dict` gave."""
+        dropped = tuple(DroppedSeed(**{**d, "quantities": tuple(d["quantities"])}) for d in data["dropped"])
+        return cls(**{**data, "dropped": dropped})
+
 
 class Simulation:
     """Explicit loop state (x, r, z_fb, D², step) for one reservoir batch, one readout and one task.
