@@ -16,24 +16,30 @@ Run: `python benchmarks/reservoir_speed.py [--steps 3000] [--threads 1] [--resci
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
-import json
 import os
-import platform
-import statistics
 import sys
-import tempfile
-import time
-import types
-from dataclasses import replace
 
-import numpy as np
-import torch
-from timing import median_seconds  # benchmarks/timing.py
+# NumPy's BLAS (ReScience's code, the plain NumPy loop) uses as many threads as torch: it reads this once, at import
+_THREADS = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv[:-1] else "1"
+for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_variable, _THREADS)
 
-from neuroplastic.reservoir import Reservoir, Simulation, Supertrex, preset
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import types  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from timing import median_seconds  # noqa: E402  (benchmarks/timing.py)
+
+from neuroplastic.reservoir import Reservoir, Simulation, Supertrex, preset  # noqa: E402
 
 KAPPA_OPEN = 1e-6  # an always-open gate copies the running output into W₁ and blows up; a tiny κ keeps the cost only
 
