@@ -14,13 +14,12 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-import torch
-
 from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.experiments.reservoir_motor import (
     ReservoirMotorConfig,
     format_stats,
     per_seed,
+    plot_hand_paths,
     summary_stats,
     train_and_test,
 )
@@ -430,20 +429,7 @@ def _plot_trajectories(done: dict[str, Any], run_dir: RunDir) -> str:
     """Hand paths in the last test trial (the exploratory pathway removed), one panel per intervention."""
     figure, axes = new_figure(len(done), width=3.2, height=3.2)
     for ax, (name, c) in zip(axes, done.items(), strict=True):
-        curves = c["curves"]
-        target = torch.tensor(curves["target"])
-        ax.plot(target[:, 0], target[:, 1], "k-", lw=2, alpha=0.4, label="target")
-        for key, style, label in (
-            ("hand_authors", "C0-", "authors' protocol"),
-            ("hand_closed_loop", "C3-", "closed loop"),
-        ):
-            path = torch.tensor(curves[key], dtype=torch.float64)
-            if bool(torch.isfinite(path).all()):
-                ax.plot(path[:, 0], path[:, 1], style, lw=0.8, label=label)
-        ax.set_title(name.replace("_", " "), fontsize=8)
-        ax.set_xlabel("hand x")
-        ax.set_ylabel("hand y")
-        ax.set_aspect("equal", "datalim")
+        plot_hand_paths(ax, c["curves"], name.replace("_", " "), "hand")
     axes[0].legend(fontsize=7)
     path = run_dir.save_figure(figure, "lesion_trajectories")
     close(figure)

@@ -396,20 +396,25 @@ def _panel_title(key: str) -> str:
     return f"{TASK_LABELS[preset_name]}\n{LABELS[algorithm]}" + ("" if inp == "none" else f", {inp} input")
 
 
+def plot_hand_paths(ax: Any, curves: dict[str, Any], title: str, effector: str) -> None:
+    """The target and the last test trial's path under both protocols (a dropped seed's NaN path is left out)."""
+    target = torch.tensor(curves["target"])
+    ax.plot(target[:, 0], target[:, 1], "k-", lw=2, alpha=0.4, label="target")
+    for name, style in (("hand_authors", "C0-"), ("hand_closed_loop", "C3-")):
+        path = torch.tensor(curves[name], dtype=torch.float64)
+        if bool(torch.isfinite(path).all()):
+            ax.plot(path[:, 0], path[:, 1], style, lw=0.8, label=name.removeprefix("hand_").replace("_", " "))
+    ax.set_title(title, fontsize=8)
+    ax.set_xlabel(f"{effector} x")
+    ax.set_ylabel(f"{effector} y")
+    ax.set_aspect("equal", "datalim")
+
+
 def _plot_trajectories(done: dict[str, Any], run_dir: RunDir) -> str:
     keys = _panel_keys(done)
     figure, axes = new_figure(len(keys), width=3.6, height=3.4)
     for ax, key in zip(axes, keys, strict=True):
-        c = done[key]["curves"]
-        target = torch.tensor(c["target"])
-        ax.plot(target[:, 0], target[:, 1], "k-", lw=2, alpha=0.4, label="target")
-        for name, style in (("hand_authors", "C0-"), ("hand_closed_loop", "C3-")):
-            path = torch.tensor(c[name])
-            ax.plot(path[:, 0], path[:, 1], style, lw=0.8, label=name.removeprefix("hand_").replace("_", " "))
-        ax.set_title(_panel_title(key), fontsize=8)
-        ax.set_xlabel("pen x")
-        ax.set_ylabel("pen y")
-        ax.set_aspect("equal", "datalim")
+        plot_hand_paths(ax, done[key]["curves"], _panel_title(key), "pen")
     axes[0].legend(fontsize=7)
     path = run_dir.save_figure(figure, "trajectories")
     close(figure)
