@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from neuroplastic.core.seeding import make_generator
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,7 +4,6 @@ from typing import Literal
 
 import pytest
 
-from neuroplastic.experiments.base import ExperimentConfig
 from neuroplastic.runs.config import (
     ConfigError,
     apply_overrides,
@@ -14,6 +13,7 @@ from neuroplastic.runs.config import (
     config_to_yaml,
     parse_value,
 )
+from neuroplastic.runs.experiment import ExperimentConfig
 
 
 @dataclass(frozen=True, kw_only=True)

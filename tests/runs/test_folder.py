@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from neuroplastic.experiments.base import ExperimentConfig
+from neuroplastic.runs.experiment import ExperimentConfig
 from neuroplastic.runs.folder import RunDir, RunFolderConflict
 
 

@@ -2,8 +2,8 @@ import json
 import statistics
 from dataclasses import dataclass
 
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.bootstrap import format_percent_interval, format_summary, summarize_sample
+from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.runner import reproduce
 
 

@@ -1,7 +1,7 @@
 import json
 from dataclasses import dataclass
 
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.runner import build_config, default_run_path, reproduce
 

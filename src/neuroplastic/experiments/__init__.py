@@ -15,7 +15,8 @@ from neuroplastic.experiments import (
     reservoir_lesions,
     reservoir_motor,
 )
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.runs.reference import load_experiment
 
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
@@ -38,8 +39,6 @@ EXPERIMENTS: dict[str, Experiment] = {
 def get_experiment(name: str) -> Experiment:
     """The registered experiment ``name``, or the user's own that ``"package.module:attribute"`` names."""
     if ":" in name:
-        from neuroplastic.runs.reference import load_experiment  # runs/ imports experiments.base: not at the top
-
         return load_experiment(name)
     try:
         return EXPERIMENTS[name]

@@ -24,8 +24,8 @@ from neuroplastic.core.mlp import Activation, mlp
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.data import LabelledImages
-from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
+from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from neuroplastic.data import BadFileError, DataUnavailableError, LabelledImages, dataset_names, load, synthetic_images
-from neuroplastic.experiments.base import ExperimentConfig
+from neuroplastic.runs.experiment import ExperimentConfig
 from neuroplastic.runs.folder import RunDir
 
 

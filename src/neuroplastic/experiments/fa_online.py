@@ -17,11 +17,11 @@ import torch
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.threads import torch_threads
-from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test
 from neuroplastic.feedback.errors import forward
 from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
 from neuroplastic.runs.bootstrap import t_interval
+from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, interval_caption, new_figure
 from neuroplastic.runs.folder import RunDir
 

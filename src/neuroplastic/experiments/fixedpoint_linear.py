@@ -18,8 +18,8 @@ import torch
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.fixedpoint import LinearTask, euclidean, linear_teacher_student, max_real_eig, reparam, reparam_exact
+from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, distinct_colours, new_figure
 from neuroplastic.runs.folder import RunDir
 

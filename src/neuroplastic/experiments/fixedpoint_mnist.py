@@ -22,9 +22,9 @@ from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.data import LabelledImages
-from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.fixedpoint import FixedPointRNN, apply_rule, max_real_eig, spectral_abscissa
+from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, distinct_colours, new_figure
 from neuroplastic.runs.folder import RunDir
 

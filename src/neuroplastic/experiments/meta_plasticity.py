@@ -22,13 +22,13 @@ from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.data import EpisodeSampler, LabelledImages, split_classes
-from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_split, synthetic_note
 from neuroplastic.plasticity import MetaLearner, episode_stream
 from neuroplastic.plasticity.pools import NATCOMM_POOL, SELF_LIMITING_SIGN
 from neuroplastic.plasticity.scales import term_scales
 from neuroplastic.plasticity.terms import TERMS
 from neuroplastic.runs.bootstrap import format_percent_interval, t_interval
+from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import (
     close,
     distinct_colours,

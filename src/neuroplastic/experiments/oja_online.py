@@ -35,7 +35,6 @@ from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.data.preprocessing import PREPROCESSING_KINDS, PreprocessingKind, fit_preprocessing
-from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.experiments.oja_figures import plot_all
 from neuroplastic.experiments.oja_tricks import TRICKS, train_trick
@@ -44,6 +43,7 @@ from neuroplastic.feedback.errors import forward
 from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
 from neuroplastic.plasticity.diagnostics import effective_rank
 from neuroplastic.runs.bootstrap import format_percent_interval, t_interval
+from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.folder import RunDir
 
 DatasetName = Literal["mnist", "fashion_mnist"]

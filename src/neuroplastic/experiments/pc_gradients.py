@@ -28,7 +28,6 @@ from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.divergence import DivergenceError, check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
-from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_split, synthetic_note
 from neuroplastic.experiments.pc_shared import (
     PAPER,
@@ -39,6 +38,7 @@ from neuroplastic.experiments.pc_shared import (
     train_step,
 )
 from neuroplastic.pc import first_energy_rise, fixed_pred_ratio
+from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, new_panels
 from neuroplastic.runs.folder import RunDir
 

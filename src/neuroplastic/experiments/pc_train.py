@@ -18,7 +18,6 @@ from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
-from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test
 from neuroplastic.experiments.pc_shared import (
     PAPER,
@@ -29,6 +28,7 @@ from neuroplastic.experiments.pc_shared import (
     train_step,
 )
 from neuroplastic.runs.bootstrap import format_percent_interval
+from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, interval_caption, new_figure, seed_error_bar
 from neuroplastic.runs.folder import RunDir
 

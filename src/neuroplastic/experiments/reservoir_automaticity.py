@@ -19,12 +19,12 @@ from typing import Any, Literal
 import torch
 
 from neuroplastic.core.devices import resolve_device
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.experiments.reservoir_lesions import paired_difference
 from neuroplastic.experiments.reservoir_motor import dropped_records, format_stats, per_seed, summary_stats
 from neuroplastic.reservoir import Reservoir, Simulation, Supertrex, Task, preset
 from neuroplastic.reservoir.simulate import deviation
 from neuroplastic.runs.bootstrap import t_interval
+from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
 

@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.experiments.reservoir_motor import (
     ReservoirMotorConfig,
     format_stats,
@@ -25,6 +24,7 @@ from neuroplastic.experiments.reservoir_motor import (
 )
 from neuroplastic.reservoir import Simulation, Switches
 from neuroplastic.runs.bootstrap import t_interval
+from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, label_empty, new_figure
 from neuroplastic.runs.folder import RunDir
 

@@ -18,7 +18,6 @@ from typing import Any, Literal
 import torch
 
 from neuroplastic.core.devices import resolve_device
-from neuroplastic.experiments.base import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.reservoir import (
     FEEDBACK_DESCRIPTIONS,
     RLS,
@@ -32,6 +31,7 @@ from neuroplastic.reservoir import (
     preset,
 )
 from neuroplastic.runs.bootstrap import t_interval
+from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, label_empty, new_figure
 from neuroplastic.runs.folder import RunDir
 

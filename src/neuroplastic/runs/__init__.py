@@ -1,4 +1,4 @@
-"""Run folders, resumable runs, configs and reports."""
+"""The experiment contract, run folders, resumable runs, configs and reports."""
 
 from neuroplastic.core.atomic import atomic_write, atomic_write_bytes, atomic_write_json, atomic_write_text
 from neuroplastic.runs.config import (
@@ -9,10 +9,14 @@ from neuroplastic.runs.config import (
     config_to_dict,
 )
 from neuroplastic.runs.errors import RunFolderBusy, RunFolderConflict, RunFolderDamaged, RunFolderError
+from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.folder import RunDir
 
 __all__ = [
     "ConfigError",
+    "Experiment",
+    "ExperimentConfig",
+    "ReportRow",
     "RunDir",
     "RunFolderBusy",
     "RunFolderConflict",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from neuroplastic.experiments.base import Experiment
+from neuroplastic.runs.experiment import Experiment
 
 
 def load_experiment(reference: str) -> Experiment:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neuroplastic.experiments.base import Experiment, ReportRow
 from neuroplastic.runs.bootstrap import format_summary, summarize_sample
+from neuroplastic.runs.experiment import Experiment, ReportRow
 
 QUICK_BANNER = (
     "> **Quick variant** — a smoke test of the pipeline at a reduced size, not the paper's protocol. Its numbers "

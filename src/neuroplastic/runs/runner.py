@@ -13,10 +13,10 @@ from neuroplastic.core.atomic import atomic_write_json, atomic_write_text
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import seed_everything
 from neuroplastic.core.threads import torch_threads
-from neuroplastic.experiments.base import Experiment, ExperimentConfig
 from neuroplastic.runs.claim import claim_folder, hold_lock
 from neuroplastic.runs.config import ConfigError, apply_overrides, config_hash
 from neuroplastic.runs.environment import environment
+from neuroplastic.runs.experiment import Experiment, ExperimentConfig
 from neuroplastic.runs.folder import RunDir
 from neuroplastic.runs.report import ReportEntry, render_report
 

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from neuroplastic.experiments.base import Experiment
 from neuroplastic.runs.claim import claim_folder
 from neuroplastic.runs.executors import Echo, Executor
+from neuroplastic.runs.experiment import Experiment
 from neuroplastic.runs.sweep_plan import PLAN_FILE, SweepPlan, plan_sweep, save_plan
 from neuroplastic.runs.sweep_status import State, sweep_states
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from neuroplastic.core.atomic import atomic_write_json
-from neuroplastic.experiments.base import Experiment
 from neuroplastic.runs.config import ConfigError, config_hash, config_to_dict, field_types
 from neuroplastic.runs.errors import RunFolderConflict, RunFolderDamaged
+from neuroplastic.runs.experiment import Experiment
 from neuroplastic.runs.folder import read_json
 from neuroplastic.runs.reference import experiment_reference
 from neuroplastic.runs.runner import build_config, default_run_path

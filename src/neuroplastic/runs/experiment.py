@@ -1,4 +1,9 @@
-"""What an experiment is: a typed config, ``run(config, run_dir) -> results``, and a summary for reports."""
+"""The contract the runner owns: a typed config, ``run(config, run_dir) -> results``, and a summary for reports.
+
+As `torch.optim` owns `Optimizer`, `runs/` owns `Experiment`: the runner, sweeps and reports are handed an
+experiment and know no particular one. The built-in experiments live in `neuroplastic.experiments`; a user's own
+is any module-level `Experiment`.
+"""
 
 from __future__ import annotations
 
