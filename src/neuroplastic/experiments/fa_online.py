@@ -19,7 +19,7 @@ from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test
 from neuroplastic.feedback.errors import forward
-from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
+from neuroplastic.plasticity import Learner, Rule, apply_update_, init_state, stack_states
 from neuroplastic.runs.bootstrap import t_interval
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, interval_caption, new_figure
@@ -96,7 +96,7 @@ def _curve(config: FAOnlineConfig, feedback: str, train, test, device) -> list[l
     for checkpoint in config.checkpoints:
         for step in range(seen, checkpoint):
             idx = orders[:, step].to(device)
-            learner.step_(state, x_train[idx].unsqueeze(1), y_train[idx].unsqueeze(1))
+            apply_update_(state, learner.update(state, x_train[idx].unsqueeze(1), y_train[idx].unsqueeze(1)))
         seen = checkpoint
         curve.append(_accuracy(state.weights, x_test, y_test))
     return curve

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import torch
@@ -23,7 +24,7 @@ from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.data import EpisodeSampler, LabelledImages, split_classes
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_split, synthetic_note
-from neuroplastic.plasticity import MetaLearner, episode_stream
+from neuroplastic.plasticity import DivergencePolicy, InnerLoop, MetaLearner, ThetaLayout, episode_stream, evaluate
 from neuroplastic.plasticity.pools import NATCOMM_POOL, SELF_LIMITING_SIGN
 from neuroplastic.plasticity.scales import term_scales
 from neuroplastic.plasticity.terms import TERMS
@@ -248,24 +249,29 @@ def _meta_learner(
 ) -> MetaLearner:
     """The rule's meta-learner; ``scales`` (the pool's, when scale-free) set its coefficients' units."""
     feedback, terms = RULES[rule][0], _terms(config, rule)
-    return MetaLearner(
-        sizes,
-        feedback=feedback,
-        terms=terms,
-        scales=scales,
-        l1=config.l1 if rule == "fa_pool" else 0.0,
-        lr=config.lr_meta,
-        theta_init={"pseudo_grad": config.theta0_init} | ({"oja": config.oja_init} if "oja" in terms else {}),
-        nonnegative=[name for name in config.nonnegative if name in terms],
-        clip_value=config.clip_value or None,
-        replicas=config.seeds,
-        meta_gradient=config.meta_gradient,
-        checkpoint_every=config.checkpoint_every,
-        on_divergence=config.on_divergence,
+    layout = ThetaLayout(
+        terms,
+        init={"pseudo_grad": config.theta0_init} | ({"oja": config.oja_init} if "oja" in terms else {}),
+        scales=scales or {},
+        nonnegative=tuple(name for name in config.nonnegative if name in terms),
+    )
+    divergence = DivergencePolicy(
+        action=config.on_divergence,
         patience=config.patience,
         max_query_loss=config.loss_bound * math.log(sizes[-1]),
         backoff=config.backoff,
-        output_post=config.output_post,
+    )
+    return MetaLearner(
+        sizes,
+        layout,
+        inner=InnerLoop(feedback=feedback, output_post=config.output_post),
+        optimizer=partial(torch.optim.Adam, lr=config.lr_meta),
+        l1=config.l1 if rule == "fa_pool" else 0.0,
+        clip_value=config.clip_value or None,
+        divergence=divergence,
+        meta_gradient=config.meta_gradient,
+        checkpoint_every=config.checkpoint_every,
+        replicas=config.seeds,
         device=device,
     )
 
@@ -297,7 +303,7 @@ def _substream(seed: int, *streams: int) -> int:
 def _meta_test(config, meta: MetaLearner, images, classes, *, k_shot: int, device) -> dict[str, Any]:
     """Query accuracy on ``test_episodes`` episodes per seed from the held-out classes (same tasks for every rule)."""
     options = {"stream": 2, "k_shot": k_shot, "meta_batch": config.test_episodes, "device": device}
-    return meta.evaluate([next(_stream(config, images, classes, meta.sizes, meta.feedback, **options))])
+    return evaluate(meta, [next(_stream(config, images, classes, meta.sizes, meta.inner.feedback, **options))])
 
 
 def _interval(values: list[float]) -> dict[str, Any]:

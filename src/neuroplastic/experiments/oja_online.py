@@ -40,7 +40,7 @@ from neuroplastic.experiments.oja_figures import plot_all
 from neuroplastic.experiments.oja_tricks import TRICKS, train_trick
 from neuroplastic.feedback.activations import Activation
 from neuroplastic.feedback.errors import forward
-from neuroplastic.plasticity import Learner, Rule, init_state, stack_states
+from neuroplastic.plasticity import Learner, Rule, apply_update_, init_state, stack_states
 from neuroplastic.plasticity.diagnostics import effective_rank
 from neuroplastic.runs.bootstrap import format_percent_interval, t_interval
 from neuroplastic.runs.experiment import Experiment, ReportRow
@@ -295,7 +295,7 @@ def _train_plastic(
     with torch_threads(1):
         for step in range(steps):
             idx = orders[:, step]
-            learner.step_(state, data.train_x[idx].unsqueeze(1), data.train_y[idx].unsqueeze(1))
+            apply_update_(state, learner.update(state, data.train_x[idx].unsqueeze(1), data.train_y[idx].unsqueeze(1)))
             if step + 1 in checks:
                 bad = (~torch.isfinite(state.weights[0]).flatten(1).all(1)).tolist()
                 for i, b in enumerate(bad):

@@ -1,4 +1,7 @@
-"""Per-layer diagnostics: update–gradient and W–B angles, orthonormality, row norms, activity norms and rank."""
+"""Per-layer diagnostics: update–gradient and W–B angles, orthonormality, row norms, activity norms and rank.
+
+`query_diagnostics` gathers them for the query sets of a batch of meta-learning episodes, per replica.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,10 @@ import math
 from collections.abc import Sequence
 
 import torch
+
+from neuroplastic.feedback.activations import Activation
+from neuroplastic.feedback.errors import errors, forward
+from neuroplastic.feedback.init import FeedbackMode
 
 
 def angle(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -114,3 +121,46 @@ def layer_diagnostics(
             row["update_gradient_angle"] = update_gradient_angle(deltas[l], gradients[l])
         rows.append(row)
     return rows
+
+
+@torch.no_grad()
+def query_diagnostics(
+    weights: Sequence[torch.Tensor],
+    feedbacks: Sequence[torch.Tensor] | None,
+    query_x: torch.Tensor,
+    query_y: torch.Tensor,
+    *,
+    replicas: int,
+    feedback: FeedbackMode,
+    activation: Activation = "softplus",
+    beta: float = 10.0,
+) -> dict[str, list]:
+    """Per replica: query accuracy, α_ℓ, ‖W_ℓW_ℓᵀ − I‖ (means over its episodes), per-episode accuracy, divergences.
+
+    Every tensor has a leading dimension of E episodes, replica-major (E/replicas each). ``diverged`` counts
+    episodes that ended with non-finite logits (scored by argmax all the same). α_ℓ (ℓ = 1..L−1) is the angle
+    between the query-mean error e_ℓ carried by the ``feedback`` pathway and the backprop error at the same weights
+    (0 for backprop; 90° is chance).
+    """
+    weights = tuple(w.detach() for w in weights)
+    ys = forward(weights, query_x, activation=activation, beta=beta)
+    correct = (ys[-1].argmax(-1) == query_y).to(weights[0].dtype).mean(-1)
+    diverged = ~torch.isfinite(ys[-1]).flatten(1).all(-1)
+    options = {"activation": activation, "beta": beta}
+    es = errors(weights, feedbacks, ys, query_y, mode=feedback, **options)
+    bp = errors(weights, None, ys, query_y, mode="bp", **options)
+    n = len(query_x)
+    alignment = [[angle(es[l][i].mean(0), bp[l][i].mean(0)) for l in range(1, len(weights))] for i in range(n)]
+    ortho = [[orthonormality_error(w[i]) for w in weights] for i in range(n)]
+    per = n // replicas
+    return {
+        "accuracy": correct.view(replicas, per).mean(-1).tolist(),
+        "episode_accuracy": correct.view(replicas, per).tolist(),
+        "diverged": diverged.view(replicas, per).sum(-1).tolist(),
+        "alignment": [_mean_rows(alignment[s * per : (s + 1) * per]) for s in range(replicas)],
+        "orthonormality": [_mean_rows(ortho[s * per : (s + 1) * per]) for s in range(replicas)],
+    }
+
+
+def _mean_rows(rows: list[list[float]]) -> list[float]:
+    return [sum(col) / len(col) for col in zip(*rows, strict=True)] if rows and rows[0] else []

@@ -1,9 +1,10 @@
-"""The functional core: one online or mini-batch step of a plasticity rule on plain tensors.
+"""The functional core: the update of a plasticity rule for one online or mini-batch step, on plain tensors.
 
 State = (weights W_ℓ: n_ℓ × n_{ℓ−1}, feedbacks B_ℓ: n_{ℓ−1} × n_ℓ (n_{ℓ−1} × n_L for DFA; None for backprop),
-biases b_ℓ or None). ``Learner.step`` is a pure function of tensors: out-of-place, so torch.func.vmap, grad and
-jvp compose with it; every tensor may also carry a leading dimension of S independent networks (seeds or grid
-points), which runs them as one batched computation. B is returned unchanged: no rule here writes to it.
+biases b_ℓ or None), held by the caller. ``Learner.update`` returns ΔW_ℓ without applying it; ``apply_update``
+forms W_ℓ + ΔW_ℓ. Both are pure functions of tensors, so torch.func.vmap, grad and jvp compose with them; every
+tensor may also carry a leading dimension of S independent networks (seeds or grid points), which runs them as one
+batched computation.
 """
 
 from __future__ import annotations
@@ -29,25 +30,27 @@ class PlasticState(NamedTuple):
 
 
 @dataclass(frozen=True)
-class StepResult:
-    """The new state, the factored updates that produced it, and the signals they came from.
+class PlasticUpdate:
+    """ΔW_ℓ (and Δb_ℓ) of one step in factored form, the signals they came from and the weights they were taken at.
 
-    ``deltas`` (ΔW_ℓ) are formed from the factors only when read, so a plain step never pays for them.
+    Nothing is applied: `apply_update` (or `apply_update_`, in place) adds the update to the state, and
+    `rule_backward` hands it to a torch optimiser as ``.grad = −ΔW``. ``deltas`` forms ΔW_ℓ from the factors only
+    when read, so a plain step never pays for a W-sized temporary.
     """
 
-    state: PlasticState
-    updates: tuple[LayerUpdate, ...]
+    layers: tuple[LayerUpdate, ...]
     signals: Signals
+    weights: tuple[torch.Tensor, ...]
 
     @property
     def deltas(self) -> tuple[torch.Tensor, ...]:
         """ΔW_ℓ for every layer."""
-        return tuple(u.delta(w) for u, w in zip(self.updates, self.state.weights, strict=True))
+        return tuple(u.delta(w) for u, w in zip(self.layers, self.weights, strict=True))
 
     @property
     def bias_deltas(self) -> tuple[torch.Tensor | None, ...]:
         """Δb_ℓ for every layer (−θ₀ Σ_b e_ℓ); None entries for a network without biases."""
-        return tuple(u.bias for u in self.updates)
+        return tuple(u.bias for u in self.layers)
 
 
 @dataclass(frozen=True)
@@ -81,31 +84,15 @@ class Learner:
             input_error=input_error,
         )
 
-    def step(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor) -> StepResult:
-        """W_ℓ ← W_ℓ + ΔW_ℓ for all layers from one forward and one feedback pass (pre-step weights).
+    def update(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor) -> PlasticUpdate:
+        """ΔW_ℓ for all layers from one forward and one feedback pass at the state's weights; the state is untouched.
 
-        Out of place: the input state is untouched, and autograd, vmap and jvp see every operation.
+        A pure function of tensors: autograd, vmap and jvp see every operation.
         """
-        return self._step(state, x, target, inplace=False)
-
-    @torch.no_grad()
-    def step_(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor) -> StepResult:
-        """The same step written into the state's own tensors, without autograd (plain online training).
-
-        Saves a fresh W-sized allocation and a pass over it per layer, which dominate at batch 1.
-        """
-        return self._step(state, x, target, inplace=True)
-
-    def _step(self, state: PlasticState, x: torch.Tensor, target: torch.Tensor, *, inplace: bool) -> StepResult:
         s = self.signals(state, x, target, input_error=self.rule.needs_pre_error)
         fbs = self.effective_feedbacks(state)
-        updates = factored_updates(self.rule, state.weights, fbs, s, biases=state.biases is not None)
-        weights = tuple(u.added_to(w, inplace=inplace) for u, w in zip(updates, state.weights, strict=True))
-        biases = None
-        if state.biases is not None:
-            pairs = zip(state.biases, updates, strict=True)
-            biases = tuple(b.add_(u.bias) if inplace else b + u.bias for b, u in pairs)
-        return StepResult(PlasticState(weights, state.feedbacks, biases), updates, s)
+        layers = factored_updates(self.rule, state.weights, fbs, s, biases=state.biases is not None)
+        return PlasticUpdate(layers, s, state.weights)
 
     def effective_feedbacks(self, state: PlasticState) -> tuple[torch.Tensor, ...]:
         """The B_ℓ that carry errors at this step (W_ℓᵀ for backprop)."""
@@ -116,6 +103,33 @@ class Learner:
         """Predicted class labels."""
         logits = forward(state.weights, x, biases=state.biases, activation=self.activation, beta=self.beta)[-1]
         return logits.argmax(-1)
+
+
+def apply_update(state: PlasticState, update: PlasticUpdate) -> PlasticState:
+    """W_ℓ ← W_ℓ + ΔW_ℓ and b_ℓ ← b_ℓ + Δb_ℓ out of place (B unchanged: no rule here writes to it).
+
+    Each W_ℓ + Lᵀ R is one fused kernel (addmm / baddbmm), with no W-sized temporary.
+    """
+    return _applied(state, update, inplace=False)
+
+
+@torch.no_grad()
+def apply_update_(state: PlasticState, update: PlasticUpdate) -> PlasticState:
+    """The same sum written into the state's own tensors, without autograd (plain online training).
+
+    Saves a fresh W-sized allocation and a pass over it per layer, which dominate at batch 1.
+    """
+    return _applied(state, update, inplace=True)
+
+
+def _applied(state: PlasticState, update: PlasticUpdate, *, inplace: bool) -> PlasticState:
+    layers = update.layers
+    weights = tuple(u.added_to(w, inplace=inplace) for u, w in zip(layers, state.weights, strict=True))
+    biases = None
+    if state.biases is not None:
+        pairs = zip(state.biases, layers, strict=True)
+        biases = tuple(b.add_(u.bias) if inplace else b + u.bias for b, u in pairs)
+    return PlasticState(weights, state.feedbacks, biases)
 
 
 def init_state(

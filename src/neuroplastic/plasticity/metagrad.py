@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from torch.utils.checkpoint import checkpoint
 
-from neuroplastic.plasticity.learner import Learner, PlasticState
+from neuroplastic.plasticity.learner import Learner, PlasticState, apply_update
 
 MetaGradientMode = Literal["reverse", "checkpoint", "forward"]
 META_GRADIENT_MODES: tuple[str, ...] = ("reverse", "checkpoint", "forward")
@@ -58,7 +58,7 @@ def unroll(
 
 def _steps(learner: Learner, state: PlasticState, xs, ts, start: int, stop: int) -> PlasticState:
     for t in range(start, stop):
-        state = learner.step(state, xs[..., t : t + 1, :], ts[..., t : t + 1]).state
+        state = apply_update(state, learner.update(state, xs[..., t : t + 1, :], ts[..., t : t + 1]))
     return state
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neuroplastic.plasticity.learner import Learner, PlasticState, StepResult
+from neuroplastic.plasticity.learner import Learner, PlasticState, PlasticUpdate
 from neuroplastic.plasticity.rule import Rule
 
 
@@ -41,15 +41,15 @@ def learner_for(model: nn.Sequential, rule: Rule) -> tuple[Learner, PlasticState
     return Learner(rule, mode, activation, beta), PlasticState(weights, feedbacks, biases), layers
 
 
-def rule_backward(model: nn.Sequential, x: torch.Tensor, target: torch.Tensor, rule: Rule) -> StepResult:
-    """Write ``.grad = −ΔW_ℓ`` (and −Δb_ℓ) for every layer; return the step (new state, ΔW, signals)."""
+def rule_backward(model: nn.Sequential, x: torch.Tensor, target: torch.Tensor, rule: Rule) -> PlasticUpdate:
+    """Write ``.grad = −ΔW_ℓ`` (and −Δb_ℓ) for every layer, the weights untouched; return the update (ΔW, signals)."""
     learner, state, layers = learner_for(model, rule)
-    result = learner.step(state, x, target)
-    for m, delta, bias_delta in zip(layers, result.deltas, result.bias_deltas, strict=True):
+    update = learner.update(state, x, target)
+    for m, delta, bias_delta in zip(layers, update.deltas, update.bias_deltas, strict=True):
         m.weight.grad = -delta
         if m.bias is not None:
             m.bias.grad = -bias_delta
-    return result
+    return update
 
 
 def _interleave(layers, acts):

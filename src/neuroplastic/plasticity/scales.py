@@ -41,8 +41,8 @@ def term_scales(
     for name in names:
         learner = Learner(Rule({name: 1.0}, reduce=reduce, output_post=output_post), feedback, activation, beta)
         for t in range(batch.support_x.shape[-2]):
-            step = learner.step(batch.state, batch.support_x[..., t : t + 1, :], batch.support_y[..., t : t + 1])
-            squares[name] += float(sum(d.square().sum() for d in step.deltas))
+            update = learner.update(batch.state, batch.support_x[..., t : t + 1, :], batch.support_y[..., t : t + 1])
+            squares[name] += float(sum(d.square().sum() for d in update.deltas))
     silent = [name for name in names if not squares[name] > 0]
     if silent:
         raise ValueError(f"terms {silent} are 0 (or not finite) on every sample of this batch: no scale to measure")
