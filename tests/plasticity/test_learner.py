@@ -8,6 +8,8 @@ from neuroplastic.plasticity import (
     Learner,
     PlasticState,
     Rule,
+    apply_update,
+    apply_update_,
     init_state,
     layer_diagnostics,
     learner_for,
@@ -28,7 +30,7 @@ def stream(n=20, seed=0, n_in=12, n_out=5):
 
 def run(learner, state, xs, ts):
     for x, t in zip(xs, ts):
-        state = learner.step(state, x, t).state
+        state = apply_update(state, learner.update(state, x, t))
     return state
 
 
@@ -51,7 +53,9 @@ def test_batched_seeds_equal_a_loop(mode):
     )
     vmapped = stack_states(states)
     dims = vmap_dims(vmapped)
-    step = torch.func.vmap(lambda s, x, t: learner.step(s, x, t).state, in_dims=(dims, None, None), out_dims=dims)
+    step = torch.func.vmap(
+        lambda s, x, t: apply_update(s, learner.update(s, x, t)), in_dims=(dims, None, None), out_dims=dims
+    )
     for x, t in zip(xs, ts):
         vmapped = step(vmapped, x, t)
     for i, ref in enumerate(looped):
@@ -73,8 +77,8 @@ def test_in_place_step_equals_the_pure_step(mode, terms):
     mutable = PlasticState(*(None if part is None else tuple(t.clone() for t in part) for part in state))
     feedbacks_before = None if mutable.feedbacks is None else [b.clone() for b in mutable.feedbacks]
     for x, t in zip(xs, ts):
-        result = learner.step_(mutable, x, t)
-        assert all(new is old for new, old in zip(result.state.weights, mutable.weights))
+        result = apply_update_(mutable, learner.update(mutable, x, t))
+        assert all(new is old for new, old in zip(result.weights, mutable.weights))
     for a, b in zip(pure.weights + pure.biases, mutable.weights + mutable.biases):
         torch.testing.assert_close(a, b, atol=1e-14, rtol=0)
     assert not torch.equal(pure.weights[0], state.weights[0])  # the pure step left its input alone
@@ -89,8 +93,8 @@ def test_input_error_is_skipped_only_when_no_term_reads_it():
     full, lean = learner.signals(state, x[0], t[0]), learner.signals(state, x[0], t[0], input_error=False)
     assert lean.es[0] is None and full.es[0].abs().sum() > 0
     assert all(torch.equal(a, b) for a, b in zip(full.es[1:], lean.es[1:]))
-    assert learner.step(state, x[0], t[0]).signals.es[0] is None
-    assert Learner(Rule({"ehebb": 0.1}), "fa").step(state, x[0], t[0]).signals.es[0] is not None
+    assert learner.update(state, x[0], t[0]).signals.es[0] is None
+    assert Learner(Rule({"ehebb": 0.1}), "fa").update(state, x[0], t[0]).signals.es[0] is not None
 
 
 def test_theta_grid_as_leading_dimension():
@@ -134,7 +138,7 @@ def test_rule_backward_with_sgd_equals_the_functional_step(depth, activation, mo
     x, t = torch.rand(3, 10), torch.tensor([0, 3, 1])
     learner, state, _ = learner_for(model, RULE)
     assert (learner.feedback, learner.activation) == (mode, activation)
-    expected = learner.step(state, x, t).state
+    expected = apply_update(state, learner.update(state, x, t))
     expected = [w.clone() for w in expected.weights] + [b.clone() for b in expected.biases]
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     rule_backward(model, x, t, RULE)
@@ -227,7 +231,7 @@ def test_state_validation():
     state = init_state([4, 3, 2], dtype=torch.float64)
     bad = PlasticState(state.weights, (torch.zeros(3, 3), state.feedbacks[1]))
     with pytest.raises(ValueError, match="shape"):
-        Learner(RULE, "fa").step(bad, torch.rand(1, 4), torch.tensor([0]))
+        Learner(RULE, "fa").update(bad, torch.rand(1, 4), torch.tensor([0]))
 
 
 @pytest.mark.parametrize("mode", ["fa", "dfa", "sign"])

@@ -1,10 +1,21 @@
+from functools import partial
+
 import pytest
 import torch
 from torch.nn import functional as F
 
 from neuroplastic.feedback import activate, forward
 from neuroplastic.feedback.linear import FeedbackLinearFunction
-from neuroplastic.plasticity import EpisodeBatch, MetaLearner, init_state, stack_states, unstack_state
+from neuroplastic.plasticity import (
+    EpisodeBatch,
+    InnerLoop,
+    MetaLearner,
+    ThetaLayout,
+    apply_update,
+    init_state,
+    stack_states,
+    unstack_state,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
@@ -45,8 +56,12 @@ def batch(n, *, steps=7, query=5, seed=0, feedback="fa", sizes=SIZES):
     )
 
 
-def meta(theta, feedback="fa", **kw):
-    return MetaLearner(SIZES, feedback=feedback, terms=list(theta), theta_init=theta, dtype=torch.float64, **kw)
+def meta(theta, feedback="fa", *, scales=None, unpenalised=("pseudo_grad",), lr=1e-3, **kw):
+    layout = ThetaLayout(tuple(theta), init=theta, scales=scales or {}, unpenalised=unpenalised)
+    optimizer = partial(torch.optim.Adam, lr=lr)
+    return MetaLearner(
+        SIZES, layout, inner=InnerLoop(feedback=feedback), optimizer=optimizer, dtype=torch.float64, **kw
+    )
 
 
 def test_pseudo_gradient_with_symmetric_feedback_is_minus_theta0_times_the_gradient():
@@ -56,7 +71,7 @@ def test_pseudo_gradient_with_symmetric_feedback_is_minus_theta0_times_the_gradi
     x, t = episodes.support_x[0, :3], episodes.support_y[0, :3]
     weights = [w.clone().requires_grad_() for w in state.weights]
     F.cross_entropy(forward(weights, x)[-1], t, reduction="sum").backward()
-    step = learner.learner(learner.theta.detach()).step(episodes.state, x.unsqueeze(0), t.unsqueeze(0))
+    step = learner.learner(learner.theta.detach()).update(episodes.state, x.unsqueeze(0), t.unsqueeze(0))
     for delta, w in zip(step.deltas, weights, strict=True):
         torch.testing.assert_close(delta[0], -0.37 * w.grad, atol=1e-10, rtol=0)
 
@@ -72,10 +87,13 @@ def test_pseudo_gradient_with_fixed_feedback_is_the_feedback_alignment_update():
         z = FeedbackLinearFunction.apply(y, w, None, b)
         y = z if l == len(weights) - 1 else activate(z)
     F.cross_entropy(y, t, reduction="sum").backward()
-    step = learner.learner(learner.theta.detach()).step(episodes.state, x.unsqueeze(0), t.unsqueeze(0))
+    step = learner.learner(learner.theta.detach()).update(episodes.state, x.unsqueeze(0), t.unsqueeze(0))
     for delta, w in zip(step.deltas, weights, strict=True):
         torch.testing.assert_close(delta[0], -0.37 * w.grad, atol=1e-12, rtol=0)
-    assert all(torch.equal(b, c) for b, c in zip(step.state.feedbacks, episodes.state.feedbacks, strict=True))
+    assert all(
+        torch.equal(b, c)
+        for b, c in zip(apply_update(episodes.state, step).feedbacks, episodes.state.feedbacks, strict=True)
+    )
 
 
 def finite_differences(learner, episodes, h=1e-6):

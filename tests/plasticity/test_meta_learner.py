@@ -1,11 +1,20 @@
 import io
+from functools import partial
 
 import pytest
 import torch
 
 from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.data import EpisodeSampler, LabelledImages, split_classes
-from neuroplastic.plasticity import MetaLearner, episode_batch, episode_stream
+from neuroplastic.plasticity import (
+    DivergencePolicy,
+    InnerLoop,
+    MetaLearner,
+    ThetaLayout,
+    episode_batch,
+    episode_stream,
+    evaluate,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
@@ -39,8 +48,16 @@ def stream(images, classes, seeds=(0,), start=0, meta_batch=1):
     )
 
 
+def adam(lr):
+    return partial(torch.optim.Adam, lr=lr)
+
+
+def layout(theta=TERMS, **kw):
+    return ThetaLayout(tuple(theta), init=theta, **kw)
+
+
 def learner(**kw):
-    return MetaLearner(SIZES, terms=list(TERMS), theta_init=TERMS, lr=1e-2, dtype=torch.float64, **kw)
+    return MetaLearner(SIZES, layout(), optimizer=adam(1e-2), dtype=torch.float64, **kw)
 
 
 def test_meta_training_never_sees_a_meta_test_class_and_relabels_every_episode(images):
@@ -100,16 +117,16 @@ def test_a_killed_meta_training_resumes_where_it_stopped(images):
     assert [r["theta"] for r in resumed.history] == [r["theta"] for r in whole.history]
     assert resumed.steps == 5
     with pytest.raises(ValueError, match="checkpoint"):
-        MetaLearner(SIZES, terms=["pseudo_grad"]).load_state_dict(first.state_dict())
+        MetaLearner(SIZES).load_state_dict(first.state_dict())
 
 
 def test_meta_training_raises_the_learning_rate_and_the_query_accuracy(images):
-    meta = MetaLearner(SIZES, feedback="bp", lr=1e-2, dtype=torch.float64)
+    meta = MetaLearner(SIZES, inner=InnerLoop(feedback="bp"), optimizer=adam(1e-2), dtype=torch.float64)
     test = stream(images, range(10), seeds=(9,))
     tasks = [next(test) for _ in range(10)]
-    before = meta.evaluate(tasks)
+    before = evaluate(meta, tasks)
     meta.fit(stream(images, range(10)), 20)
-    after = meta.evaluate(tasks)
+    after = evaluate(meta, tasks)
     assert meta.coefficients()["pseudo_grad"] > 0.02  # from 1e-3
     assert before["accuracy"][0] < 0.5 < 0.65 < after["accuracy"][0]  # chance is 1/3
     assert after["query_loss"][0] < before["query_loss"][0] - 0.3
@@ -120,7 +137,7 @@ def test_meta_training_raises_the_learning_rate_and_the_query_accuracy(images):
 
 def test_nonnegative_terms_are_projected_onto_zero_and_the_others_stay_free(images):
     start = {"pseudo_grad": 0.05, "ehebb": 0.005, "oja": 0.005}
-    meta = MetaLearner(SIZES, terms=list(start), theta_init=start, nonnegative=["oja"], lr=1e-2, dtype=torch.float64)
+    meta = MetaLearner(SIZES, layout(start, nonnegative=("oja",)), optimizer=adam(1e-2), dtype=torch.float64)
     batch = next(stream(images, range(6)))
     _, ce, final = meta.meta_gradient(batch)
     push = torch.tensor([[-1.0, 1.0, 1.0]], dtype=torch.float64)  # θ₀ up, eHebb and Oja down
@@ -132,9 +149,9 @@ def test_nonnegative_terms_are_projected_onto_zero_and_the_others_stay_free(imag
         assert theta[1] == pytest.approx(0.005 - 0.01 * (step + 1), rel=1e-6)
         assert theta[2] == 0.0
     with pytest.raises(ValueError, match="nonnegative"):
-        MetaLearner(SIZES, terms=["pseudo_grad"], nonnegative=["oja"])
+        ThetaLayout(("pseudo_grad",), nonnegative=("oja",))
     with pytest.raises(ValueError, match="nonnegative"):
-        MetaLearner(SIZES, terms=["pseudo_grad", "oja"], theta_init={"oja": -0.1}, nonnegative=["oja"])
+        ThetaLayout(("pseudo_grad", "oja"), init={"oja": -0.1}, nonnegative=("oja",))
 
 
 def test_clip_value_feeds_adam_the_elementwise_clipped_meta_gradient(images):
@@ -142,7 +159,8 @@ def test_clip_value_feeds_adam_the_elementwise_clipped_meta_gradient(images):
     pushes = [[[1.0, -2.0]], [[1e6, -3.0]], [[-1e8, 4.0]]]
 
     def trajectory(clip_value):
-        meta = MetaLearner(SIZES, terms=["pseudo_grad", "oja"], clip_value=clip_value, lr=1e-2, dtype=torch.float64)
+        two_terms = ThetaLayout(("pseudo_grad", "oja"))
+        meta = MetaLearner(SIZES, two_terms, clip_value=clip_value, optimizer=adam(1e-2), dtype=torch.float64)
         _, ce, final = meta.meta_gradient(batch)
         thetas = []
         for push in pushes:
@@ -166,9 +184,11 @@ def test_clip_value_feeds_adam_the_elementwise_clipped_meta_gradient(images):
 
 def test_bad_input_is_refused_with_a_clear_error(images):
     with pytest.raises(ValueError, match="ReLU"):
-        MetaLearner(SIZES, activation="relu")
+        InnerLoop(activation="relu")
     with pytest.raises(ValueError, match="terms"):
-        MetaLearner(SIZES, terms=["pseudo_grad", "nonsense"])
+        ThetaLayout(("pseudo_grad", "nonsense"))
+    with pytest.raises(ValueError, match="optimizer factory"):
+        MetaLearner(SIZES, optimizer=lambda params: torch.optim.Adam([torch.zeros(1, requires_grad=True)]))
     with pytest.raises(ValueError, match="meta_gradient"):
         MetaLearner(SIZES, meta_gradient="sideways")
     batch = next(stream(images, range(6)))
@@ -177,21 +197,13 @@ def test_bad_input_is_refused_with_a_clear_error(images):
     with pytest.raises(ValueError, match="replicas"):
         MetaLearner(SIZES, replicas=2, dtype=torch.float64).step(batch)
     with pytest.raises(DivergenceError, match="step 0"):
-        MetaLearner(SIZES, theta_init={"pseudo_grad": 1e300}, dtype=torch.float64).step(batch)
+        MetaLearner(SIZES, ThetaLayout(init={"pseudo_grad": 1e300}), dtype=torch.float64).step(batch)
 
 
 def test_a_diverging_replica_backs_off_and_stops_the_run_after_patience_steps(images):
     batches = list(zip(range(3), stream(images, range(6), seeds=(0, 1)), strict=False))
-    meta = MetaLearner(
-        SIZES,
-        terms=list(TERMS),
-        theta_init=TERMS,
-        replicas=2,
-        on_divergence="drop",
-        patience=3,
-        lr=1e-2,
-        dtype=torch.float64,
-    )
+    drop = DivergencePolicy(action="drop", patience=3)
+    meta = MetaLearner(SIZES, layout(), divergence=drop, replicas=2, optimizer=adam(1e-2), dtype=torch.float64)
     with torch.no_grad():
         meta.theta[1, 0] = 1e300
     alone = learner()
@@ -202,7 +214,7 @@ def test_a_diverging_replica_backs_off_and_stops_the_run_after_patience_steps(im
         # a batch of 2 replicas vs 1: vectorised kernels may round their tails differently
         assert record["theta"][0] == pytest.approx(alone.history[-1]["theta"][0], rel=1e-12, abs=0)
         assert record["theta"][1][0] == pytest.approx(1e300 * 0.9 ** (step + 1), rel=1e-12)
-    assert not meta.optimizer.state[meta.theta]["exp_avg"][1].any()
+    assert not meta.optimizer.state_dict()["state"][0]["exp_avg"][1].any()
     with pytest.raises(DivergenceError, match="step 2"):
         meta.step(batches[2][1])
 
@@ -210,13 +222,14 @@ def test_a_diverging_replica_backs_off_and_stops_the_run_after_patience_steps(im
 def test_shrink_moves_a_diverged_replica_towards_zero_with_the_clipped_barrier_gradient(images):
     batch = next(stream(images, range(6), seeds=(0, 1)))
     start = {"pseudo_grad": 0.05, "ehebb": -0.02, "oja": 0.01}
-    options = {"terms": list(start), "theta_init": start, "replicas": 2, "lr": 1e-3, "dtype": torch.float64}
-    meta = MetaLearner(SIZES, on_divergence="shrink", clip_value=5.0, patience=3, **options)
+    options = {"replicas": 2, "optimizer": adam(1e-3), "dtype": torch.float64, "clip_value": 5.0}
+    shrink = DivergencePolicy(action="shrink", patience=3)
+    meta = MetaLearner(SIZES, layout(start), divergence=shrink, **options)
     grad, ce, final = meta.meta_gradient(batch)
     ce = ce.clone()
     ce[1] = torch.nan
     meta.meta_gradient = lambda _: (grad, ce, final)
-    skip = MetaLearner(SIZES, on_divergence="drop", clip_value=5.0, **options)
+    skip = MetaLearner(SIZES, layout(start), divergence=DivergencePolicy(action="drop"), **options)
     skip.meta_gradient = meta.meta_gradient
     for step in range(2):
         record = meta.step(batch)
@@ -229,7 +242,7 @@ def test_shrink_moves_a_diverged_replica_towards_zero_with_the_clipped_barrier_g
     with pytest.raises(DivergenceError, match="step 2"):
         meta.step(batch)
     with pytest.raises(ValueError, match="clip_value"):
-        MetaLearner(SIZES, on_divergence="shrink")
+        MetaLearner(SIZES, divergence=DivergencePolicy(action="shrink"))
 
 
 def test_a_diverged_episode_is_dropped_and_the_others_give_exactly_their_mean_meta_gradient(images):
@@ -237,10 +250,10 @@ def test_a_diverged_episode_is_dropped_and_the_others_give_exactly_their_mean_me
     support_x = batch.support_x.clone()
     support_x[1, 0, 0] = torch.nan  # episode 1's inner loop goes NaN from its first step
     poisoned = type(batch)(batch.state, support_x, *batch[2:])
-    options = {"terms": list(TERMS), "theta_init": TERMS, "lr": 1e-2, "dtype": torch.float64}
-    reference = MetaLearner(SIZES, **options)
+    options = {"optimizer": adam(1e-2), "dtype": torch.float64}
+    reference = MetaLearner(SIZES, layout(), **options)
     grads, losses = zip(*(reference.meta_gradient(_episode(batch, i))[:2] for i in (0, 2)), strict=True)
-    meta = MetaLearner(SIZES, on_divergence="drop", **options)
+    meta = MetaLearner(SIZES, layout(), divergence=DivergencePolicy(action="drop"), **options)
     record = meta.step(poisoned)
     assert record["dropped"] == [1] and record["skipped"] == [True] and int(meta.dropped[0]) == 1
     torch.testing.assert_close(meta.theta.grad, (grads[0] + grads[1]) / 2, atol=0, rtol=1e-12)
@@ -250,19 +263,19 @@ def test_a_diverged_episode_is_dropped_and_the_others_give_exactly_their_mean_me
 
 def test_an_episode_above_the_loss_bound_is_dropped_like_a_diverged_one(images):
     batch = next(stream(images, range(6), meta_batch=3))
-    options = {"terms": list(TERMS), "theta_init": TERMS, "lr": 1e-2, "dtype": torch.float64}
-    reference = MetaLearner(SIZES, **options)
+    options = {"optimizer": adam(1e-2), "dtype": torch.float64}
+    reference = MetaLearner(SIZES, layout(), **options)
     grads, losses = zip(*(reference.meta_gradient(_episode(batch, i))[:2] for i in range(3)), strict=True)
     losses = [float(loss[0]) for loss in losses]
     worst = max(range(3), key=losses.__getitem__)
     kept = [i for i in range(3) if i != worst]
     bound = (losses[worst] + max(losses[i] for i in kept)) / 2
-    meta = MetaLearner(SIZES, on_divergence="drop", max_query_loss=bound, **options)
+    meta = MetaLearner(SIZES, layout(), divergence=DivergencePolicy(action="drop", max_query_loss=bound), **options)
     record = meta.step(batch)
     assert record["dropped"] == [1] and record["skipped"] == [True]
     torch.testing.assert_close(meta.theta.grad, (grads[kept[0]] + grads[kept[1]]) / 2, atol=0, rtol=1e-12)
     with pytest.raises(ValueError, match="max_query_loss"):
-        MetaLearner(SIZES, max_query_loss=0.0)
+        DivergencePolicy(max_query_loss=0.0)
 
 
 def test_a_replica_with_no_episode_left_shrinks_its_theta_and_forgets_its_momentum(images):
@@ -270,22 +283,23 @@ def test_a_replica_with_no_episode_left_shrinks_its_theta_and_forgets_its_moment
     support_x = nan_batch[1].support_x.clone()
     support_x[1] = torch.nan  # replica 1's only episode diverges
     poisoned = type(nan_batch[1])(nan_batch[1].state, support_x, *nan_batch[1][2:])
-    options = {"terms": list(TERMS), "theta_init": TERMS, "replicas": 2, "dtype": torch.float64}
-    meta = MetaLearner(SIZES, on_divergence="drop", backoff=0.25, **options)
+    options = {"divergence": DivergencePolicy(action="drop", backoff=0.25), "replicas": 2, "dtype": torch.float64}
+    meta = MetaLearner(SIZES, layout(), **options)
     meta.step(healthy[1])
     before = meta.theta.detach().clone()
-    second_moment = meta.optimizer.state[meta.theta]["exp_avg_sq"].clone()
+    second_moment = meta.optimizer.state_dict()["state"][0]["exp_avg_sq"].clone()
     record = meta.step(poisoned)
     assert record["skipped"] == [False, True] and record["dropped"] == [0, 1]
     torch.testing.assert_close(meta.theta.detach()[1], 0.75 * before[1], atol=0, rtol=1e-15)
-    assert not meta.optimizer.state[meta.theta]["exp_avg"][1].any()
+    adam_state = meta.optimizer.state_dict()["state"][0]
+    assert not adam_state["exp_avg"][1].any()
     # as for a zero gradient: v ← β₂ v
-    torch.testing.assert_close(meta.optimizer.state[meta.theta]["exp_avg_sq"][1], 0.999 * second_moment[1])
-    twin = MetaLearner(SIZES, on_divergence="drop", backoff=0.25, **options)
+    torch.testing.assert_close(adam_state["exp_avg_sq"][1], 0.999 * second_moment[1])
+    twin = MetaLearner(SIZES, layout(), **options)
     twin.step(healthy[1])
     assert twin.step(nan_batch[1])["theta"][0] == record["theta"][0]  # the healthy replica steps as usual
     with pytest.raises(ValueError, match="backoff"):
-        MetaLearner(SIZES, backoff=1.0)
+        DivergencePolicy(backoff=1.0)
 
 
 def _episode(batch, i):

@@ -9,7 +9,16 @@ import torch
 from torch import nn
 
 from neuroplastic.core.mlp import mlp
-from neuroplastic.plasticity import Learner, PlasticState, Rule, init_state, rule_backward, stack_states, unstack_state
+from neuroplastic.plasticity import (
+    Learner,
+    PlasticState,
+    Rule,
+    apply_update,
+    init_state,
+    rule_backward,
+    stack_states,
+    unstack_state,
+)
 
 SIZES = [12, 9, 7, 5]
 N_LAYERS = len(SIZES) - 1
@@ -75,14 +84,14 @@ def test_equal_per_layer_coefficients_give_the_shared_rule(form, n):
     state = bp_state(0)
     x, t = batch(n)
     c = 0.03
-    shared = Learner(Rule({"pseudo_grad": THETA0, "oja": c}), "bp").step(state, x, t)
-    per_layer = Learner(Rule({"pseudo_grad": THETA0, "oja": form([c] * N_LAYERS)}), "bp").step(state, x, t)
+    shared = Learner(Rule({"pseudo_grad": THETA0, "oja": c}), "bp").update(state, x, t)
+    per_layer = Learner(Rule({"pseudo_grad": THETA0, "oja": form([c] * N_LAYERS)}), "bp").update(state, x, t)
     for a, b in zip(per_layer.deltas, shared.deltas, strict=True):
         torch.testing.assert_close(a, b, atol=1e-15, rtol=0)
-    for a, b in zip(per_layer.state.weights, shared.state.weights, strict=True):
+    for a, b in zip(apply_update(state, per_layer).weights, apply_update(state, shared).weights, strict=True):
         torch.testing.assert_close(a, b, atol=1e-15, rtol=0)
     # θ_oja is read at all: the shared rule is not the plain pseudo-gradient
-    plain = Learner(Rule({"pseudo_grad": THETA0}), "bp").step(state, x, t)
+    plain = Learner(Rule({"pseudo_grad": THETA0}), "bp").update(state, x, t)
     assert all((a - b).abs().max() > 1e-5 for a, b in zip(shared.deltas, plain.deltas))
 
 
@@ -93,15 +102,18 @@ def test_equal_per_layer_coefficients_on_a_stacked_state():
     x, t = batch(3, lead=(len(seeds),))  # every network sees its own batch
     c = torch.tensor([0.0, 0.01, 0.04], dtype=F64)
     per_layer = [c.clone().view(-1, 1, 1) for _ in range(N_LAYERS)]
-    got = Learner(Rule({"pseudo_grad": THETA0, "oja": per_layer}), "bp").step(stacked, x, t)
-    grid = Learner(Rule({"pseudo_grad": THETA0, "oja": c.view(-1, 1, 1)}), "bp").step(stacked, x, t)
-    for a, b in zip(got.deltas + got.state.weights, grid.deltas + grid.state.weights, strict=True):
+    got = Learner(Rule({"pseudo_grad": THETA0, "oja": per_layer}), "bp").update(stacked, x, t)
+    grid = Learner(Rule({"pseudo_grad": THETA0, "oja": c.view(-1, 1, 1)}), "bp").update(stacked, x, t)
+    got_weights, grid_weights = apply_update(stacked, got).weights, apply_update(stacked, grid).weights
+    for a, b in zip(got.deltas + got_weights, grid.deltas + grid_weights, strict=True):
         torch.testing.assert_close(a, b, atol=1e-15, rtol=0)
     for i, state in enumerate(states):
-        ref = Learner(Rule({"pseudo_grad": THETA0, "oja": float(c[i])}), "bp").step(state, x[i], t[i])
+        ref = Learner(Rule({"pseudo_grad": THETA0, "oja": float(c[i])}), "bp").update(state, x[i], t[i])
         for a, b in zip(got.deltas, ref.deltas, strict=True):
             torch.testing.assert_close(a[i], b, atol=1e-15, rtol=0)
-        for a, b in zip(unstack_state(got.state, i).weights, ref.state.weights, strict=True):
+        for a, b in zip(
+            unstack_state(apply_update(stacked, got), i).weights, apply_update(state, ref).weights, strict=True
+        ):
             torch.testing.assert_close(a, b, atol=1e-15, rtol=0)
 
 
@@ -111,7 +123,7 @@ def test_distinct_per_layer_and_per_network_coefficients_on_a_stacked_state():
     x, t = batch(2, seed=1, lead=(2,))
     table = [[0.01, 0.0], [0.0, 0.03], [0.05, 0.02]]  # layer × network
     per_layer = [torch.tensor(row, dtype=F64).view(2, 1, 1) for row in table]
-    got = Learner(Rule({"pseudo_grad": THETA0, "oja": per_layer}), "bp").step(stack_states(states), x, t)
+    got = Learner(Rule({"pseudo_grad": THETA0, "oja": per_layer}), "bp").update(stack_states(states), x, t)
     for s, state in enumerate(states):
         grads, _ = oracle_grads(state.weights, x[s], t[s])
         oja = oracle_oja(state.weights, x[s])
@@ -129,7 +141,7 @@ def test_zero_oja_in_one_layer_is_backprop_there(n, k):
     thetas[k] = 0.0
     rule = Rule({"pseudo_grad": THETA0, "oja": thetas})
     assert rule.reduce == "sum" and rule.output_post == "softmax"
-    result = Learner(rule, "bp").step(state, x, t)
+    result = Learner(rule, "bp").update(state, x, t)
     grads, _ = oracle_grads(state.weights, x, t)
     oja = oracle_oja(state.weights, x)
     for l, (delta, grad, hebb) in enumerate(zip(result.deltas, grads, oja, strict=True)):
@@ -140,7 +152,7 @@ def test_zero_oja_in_one_layer_is_backprop_there(n, k):
             # the departure from backprop is exactly θ_oja,ℓ times the summed Oja term, and it is not negligible
             torch.testing.assert_close(delta - bp, thetas[l] * hebb, atol=1e-14, rtol=0)
             assert (thetas[l] * hebb).abs().max() > 1e-4
-        torch.testing.assert_close(result.state.weights[l], state.weights[l] + delta, atol=1e-15, rtol=0)
+        torch.testing.assert_close(apply_update(state, result).weights[l], state.weights[l] + delta, atol=1e-15, rtol=0)
 
 
 @pytest.mark.parametrize(
@@ -159,9 +171,9 @@ def test_per_layer_coefficients_of_the_wrong_length_are_refused(value):
     x, t = batch(2, lead=(2,) if stacked else ())
     learner = Learner(Rule({"pseudo_grad": THETA0, "oja": value}), "bp")
     with pytest.raises(ValueError, match="per-layer"):
-        learner.step(state, x, t)
+        learner.update(state, x, t)
     with pytest.raises(ValueError, match="per-layer"):
-        Learner(Rule({"pseudo_grad": value, "oja": 0.01}), "bp").step(state, x, t)
+        Learner(Rule({"pseudo_grad": value, "oja": 0.01}), "bp").update(state, x, t)
 
 
 def test_rule_backward_refuses_per_layer_coefficients_of_the_wrong_length():
@@ -189,7 +201,9 @@ def test_rule_backward_writes_the_negated_per_layer_update(bias, n):
     result = rule_backward(model, x, t, rule)
 
     # the functional learner on copies of the same weights
-    ref = Learner(rule, "bp").step(PlasticState(tuple(weights), None, None if biases is None else tuple(biases)), x, t)
+    ref = Learner(rule, "bp").update(
+        PlasticState(tuple(weights), None, None if biases is None else tuple(biases)), x, t
+    )
     # the independent oracle: autograd for the gradient, sample-by-sample outer products for Oja
     grads, bias_grads = oracle_grads(weights, x, t, biases)
     oja = oracle_oja(weights, x, biases)
@@ -219,9 +233,10 @@ def test_a_grid_of_learning_rates_updates_each_stacked_bias_by_its_own_rate():
     t = torch.tensor([[0, 2], [1, 1], [2, 0]])
     thetas = [0.01, 0.02, 0.05]
     grid = Learner(Rule({"pseudo_grad": torch.tensor(thetas, dtype=torch.float64).view(-1, 1, 1)}), "bp")
-    result = grid.step(stacked, x, t)
+    result = grid.update(stacked, x, t)
     for s, theta in enumerate(thetas):
-        alone = Learner(Rule({"pseudo_grad": theta}), "bp").step(states[s], x[s], t[s])
-        for b_grid, b_alone in zip(result.state.biases, alone.state.biases, strict=True):
+        alone = Learner(Rule({"pseudo_grad": theta}), "bp").update(states[s], x[s], t[s])
+        grid_biases, alone_biases = apply_update(stacked, result).biases, apply_update(states[s], alone).biases
+        for b_grid, b_alone in zip(grid_biases, alone_biases, strict=True):
             assert b_grid[s].shape == b_alone.shape
             torch.testing.assert_close(b_grid[s], b_alone, rtol=1e-15, atol=1e-15)

@@ -3,7 +3,16 @@ import torch
 from torch import nn
 
 from neuroplastic import feedback
-from neuroplastic.plasticity import TERMS, Learner, PlasticState, Rule, init_state, layer_updates, weight_feedback_angle
+from neuroplastic.plasticity import (
+    TERMS,
+    Learner,
+    PlasticState,
+    Rule,
+    apply_update,
+    init_state,
+    layer_updates,
+    weight_feedback_angle,
+)
 from neuroplastic.plasticity.oja import subspace_decay
 
 SIZES = [7, 6, 5, 4]
@@ -34,11 +43,11 @@ def test_pseudo_gradient_with_backprop_is_minus_eta_gradient(activation, bias):
     eta = 0.3
     state = random_state("bp", bias)
     x, t = data()
-    result = Learner(Rule({"pseudo_grad": eta}), "bp", activation).step(state, x, t)
+    result = Learner(Rule({"pseudo_grad": eta}), "bp", activation).update(state, x, t)
     grads = autograd_grads(state, x, t, activation)
     for delta, g in zip(result.deltas + (result.bias_deltas if bias else ()), grads, strict=True):
         torch.testing.assert_close(delta, -eta * g, atol=1e-10, rtol=0)
-    for w, w_new, d in zip(state.weights, result.state.weights, result.deltas):
+    for w, w_new, d in zip(state.weights, apply_update(state, result).weights, result.deltas):
         torch.testing.assert_close(w_new, w + d, atol=1e-15, rtol=0)  # fused addmm: rounding-level difference
 
 
@@ -47,14 +56,14 @@ def test_fa_with_transposed_weights_is_backprop_and_b_is_untouched():
     x, t = data()
     rule = Rule({"pseudo_grad": 0.2, "oja": 0.01})
     sym = PlasticState(state.weights, tuple(w.T.clone() for w in state.weights))
-    fa_result = Learner(rule, "fa").step(sym, x, t)
-    bp_result = Learner(rule, "bp").step(PlasticState(state.weights, None), x, t)
+    fa_result = Learner(rule, "fa").update(sym, x, t)
+    bp_result = Learner(rule, "bp").update(PlasticState(state.weights, None), x, t)
     for a, b in zip(fa_result.deltas, bp_result.deltas):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
     before = [b.clone() for b in state.feedbacks]
     current = state
     for _ in range(5):
-        current = Learner(rule, "fa").step(current, x, t).state
+        current = apply_update(current, Learner(rule, "fa").update(current, x, t))
     assert all(torch.equal(b, b0) for b, b0 in zip(current.feedbacks, before))
     assert not torch.equal(current.weights[0], state.weights[0])
 
@@ -144,7 +153,7 @@ def test_layer_inputs_include_e0_and_softmax_post():
     state = random_state("fa")
     x, t = data(batch=1)
     theta = {"ehebb": 0.7, "oja": 0.3}
-    result = Learner(Rule(theta), "fa", beta=beta).step(state, x, t)
+    result = Learner(Rule(theta), "fa", beta=beta).update(state, x, t)
     ys, es = result.signals
     W1, B1 = state.weights[0], state.feedbacks[0]
     e0 = (es[1] @ B1.T) * (1 - torch.exp(-beta * x))
@@ -156,11 +165,11 @@ def test_layer_inputs_include_e0_and_softmax_post():
     W3 = state.weights[2]
     last = -0.7 * torch.outer(es[3][0], es[2][0]) + 0.3 * (torch.outer(p, ys[2][0]) - torch.outer(p, p) @ W3)
     torch.testing.assert_close(result.deltas[2], last, atol=1e-14, rtol=0)
-    logits_post = Learner(Rule(theta, output_post="logits"), "fa").step(state, x, t).deltas[2]
+    logits_post = Learner(Rule(theta, output_post="logits"), "fa").update(state, x, t).deltas[2]
     q = ys[3][0]
     expected = -0.7 * torch.outer(es[3][0], es[2][0]) + 0.3 * (torch.outer(q, ys[2][0]) - torch.outer(q, q) @ W3)
     torch.testing.assert_close(logits_post, expected, atol=1e-14, rtol=0)
-    excluded = Learner(Rule(theta, output_post="excluded"), "fa").step(state, x, t).deltas[2]
+    excluded = Learner(Rule(theta, output_post="excluded"), "fa").update(state, x, t).deltas[2]
     torch.testing.assert_close(excluded, -0.7 * torch.outer(es[3][0], es[2][0]), atol=1e-14, rtol=0)
 
 
@@ -168,12 +177,12 @@ def test_sum_and_mean_differ_by_the_batch_size():
     state = random_state("fa", bias=True)
     x, t = data(batch=7)
     rule = {"pseudo_grad": 0.1, "ehebb": 0.05, "oja": 0.02, "weight_decay": 0.01}
-    total = Learner(Rule(rule, reduce="sum"), "fa").step(state, x, t)
-    mean = Learner(Rule(rule, reduce="mean"), "fa").step(state, x, t)
+    total = Learner(Rule(rule, reduce="sum"), "fa").update(state, x, t)
+    mean = Learner(Rule(rule, reduce="mean"), "fa").update(state, x, t)
     for a, b in zip(total.deltas + total.bias_deltas, mean.deltas + mean.bias_deltas):
         torch.testing.assert_close(a, 7 * b, atol=1e-13, rtol=0)
-    one = Learner(Rule(rule, reduce="sum"), "fa").step(state, x[:1], t[:1])
-    one_mean = Learner(Rule(rule, reduce="mean"), "fa").step(state, x[:1], t[:1])
+    one = Learner(Rule(rule, reduce="sum"), "fa").update(state, x[:1], t[:1])
+    one_mean = Learner(Rule(rule, reduce="mean"), "fa").update(state, x[:1], t[:1])
     assert all(torch.equal(a, b) for a, b in zip(one.deltas, one_mean.deltas))
 
 
@@ -181,12 +190,12 @@ def test_per_layer_theta():
     state = random_state("bp")
     x, t = data()
     per_layer = Learner(Rule({"pseudo_grad": [0.1, 0.2, 0.3], "oja": torch.tensor([0.0, 0.05, 0.0])}), "bp")
-    result = per_layer.step(state, x, t)
+    result = per_layer.update(state, x, t)
     for l, (lr, c) in enumerate([(0.1, 0.0), (0.2, 0.05), (0.3, 0.0)]):
-        shared = Learner(Rule({"pseudo_grad": lr, "oja": c}), "bp").step(state, x, t)
+        shared = Learner(Rule({"pseudo_grad": lr, "oja": c}), "bp").update(state, x, t)
         torch.testing.assert_close(result.deltas[l], shared.deltas[l], atol=1e-14, rtol=0)
     with pytest.raises(ValueError, match="per-layer"):
-        Learner(Rule({"pseudo_grad": [0.1, 0.2]}), "bp").step(state, x, t)
+        Learner(Rule({"pseudo_grad": [0.1, 0.2]}), "bp").update(state, x, t)
 
 
 def test_bad_rules():
