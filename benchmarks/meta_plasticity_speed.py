@@ -23,7 +23,7 @@ import sys
 import torch
 from timing import median_seconds  # benchmarks/timing.py
 
-from neuroplastic.plasticity import EpisodeBatch, MetaLearner, init_state, stack_states
+from neuroplastic.plasticity import EpisodeBatch, MetaLearner, ThetaLayout, init_state, stack_states
 from neuroplastic.plasticity.pools import NATCOMM_POOL
 
 SIZES = [784, 170, 130, 100, 70, 5]
@@ -52,7 +52,7 @@ def episodes(n: int, steps: int, query: int = 50) -> EpisodeBatch:
 
 def seconds_per_episode(batch: int, repeats: int, mode: str = "reverse", terms: dict[str, float] = TERMS) -> float:
     """Median over ``repeats`` of (one meta-gradient on ``batch`` episodes) / ``batch``."""
-    meta = MetaLearner(SIZES, terms=list(terms), theta_init=terms, meta_gradient=mode)
+    meta = MetaLearner(SIZES, ThetaLayout(tuple(terms), init=terms), meta_gradient=mode)
     data = episodes(batch, 250)
     return median_seconds(lambda: meta.meta_gradient(data), repeats, warmup=0) / batch
 
@@ -63,7 +63,7 @@ MODES = ("reverse", "checkpoint", "forward")
 def measure_memory(mode: str, steps: int) -> None:
     """Child process: print the peak RSS growth (MiB) of one meta-gradient."""
     torch.set_num_threads(1)
-    meta = MetaLearner(SIZES, terms=list(TERMS), theta_init=TERMS, meta_gradient=mode, checkpoint_every=25)
+    meta = MetaLearner(SIZES, ThetaLayout(tuple(TERMS), init=TERMS), meta_gradient=mode, checkpoint_every=25)
     data = episodes(1, steps)
     before = _status_mib("VmRSS")
     meta.meta_gradient(data)

@@ -21,7 +21,17 @@ from collections.abc import Callable
 import torch
 from timing import median_seconds  # benchmarks/timing.py
 
-from neuroplastic.plasticity import Learner, PlasticState, Rule, init_state, map_state, stack_states, vmap_dims
+from neuroplastic.plasticity import (
+    Learner,
+    PlasticState,
+    Rule,
+    apply_update,
+    apply_update_,
+    init_state,
+    map_state,
+    stack_states,
+    vmap_dims,
+)
 
 SIZES = [784, 170, 130, 100, 70, 10]
 
@@ -43,23 +53,25 @@ def main() -> None:
     xs_s = xs.unsqueeze(1).expand(-1, args.seeds, -1, -1)
     ts_s = ts.unsqueeze(1).expand(-1, args.seeds, -1)
     dims = vmap_dims(stacked)
-    vstep = torch.func.vmap(lambda s, x, t: learner.step(s, x, t).state, in_dims=(dims, None, None), out_dims=dims)
+    vstep = torch.func.vmap(
+        lambda s, x, t: apply_update(s, learner.update(s, x, t)), in_dims=(dims, None, None), out_dims=dims
+    )
 
     def loop():
         for state in states:
             for x, t in zip(xs, ts, strict=True):
-                state = learner.step(state, x, t).state
+                state = apply_update(state, learner.update(state, x, t))
 
     def loop_in_place():
         for state in states:
             state = map_state(state, torch.clone)
             for x, t in zip(xs, ts, strict=True):
-                learner.step_(state, x, t)
+                apply_update_(state, learner.update(state, x, t))
 
     def batched():
         state = stacked
         for x, t in zip(xs_s, ts_s, strict=True):
-            state = learner.step(state, x, t).state
+            state = apply_update(state, learner.update(state, x, t))
 
     def vmapped():
         state = stacked
@@ -98,7 +110,7 @@ def bp_oja_against_bp(xs: torch.Tensor, ts: torch.Tensor, args: argparse.Namespa
     bp = Learner(Rule({"pseudo_grad": 0.01}), "bp")
     bp_oja = Learner(Rule({"pseudo_grad": 0.01, "oja": 0.004}), "bp")
     states = [init_state(SIZES, feedback="bp", generator=torch.Generator().manual_seed(s)) for s in range(args.seeds)]
-    print(f"per-sample online step_, BP + Oja against BP, {args.threads} threads, medians of {args.repeats} in turn:")
+    print(f"online in-place steps, BP + Oja against BP, {args.threads} threads, medians of {args.repeats} in turn:")
     for n in sorted({1, args.seeds}):
         state = states[0] if n == 1 else stack_states(states[:n])
         xs_n = xs if n == 1 else xs.unsqueeze(1).expand(-1, n, -1, -1)
@@ -119,7 +131,7 @@ def online_steps(learner: Learner, state: PlasticState, xs: torch.Tensor, ts: to
     def run() -> None:
         s = map_state(state, torch.clone)
         for x, t in zip(xs, ts, strict=True):
-            learner.step_(s, x, t)
+            apply_update_(s, learner.update(s, x, t))
 
     return run
 

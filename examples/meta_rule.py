@@ -10,11 +10,12 @@ the held-out accuracy well past chance (1/3).
 
 import itertools
 import sys
+from functools import partial
 
 import torch
 
 from neuroplastic.data import DataUnavailableError, EpisodeSampler, load, split_classes, synthetic_images
-from neuroplastic.plasticity import MetaLearner, episode_stream
+from neuroplastic.plasticity import MetaLearner, ThetaLayout, episode_stream, evaluate
 
 torch.set_num_threads(1)  # batch-1 inner steps gain nothing from threads
 try:
@@ -34,13 +35,14 @@ def episodes(classes, seed):
     return episode_stream(images, [sampler], [seed], SIZES, feedback="fa", meta_batch=4)
 
 
-learner = MetaLearner(SIZES, feedback="fa", terms=["pseudo_grad", "ehebb"], lr=4e-3, theta_init={"pseudo_grad": 1e-3})
+layout = ThetaLayout(("pseudo_grad", "ehebb"), init={"pseudo_grad": 1e-3})
+learner = MetaLearner(SIZES, layout, optimizer=partial(torch.optim.Adam, lr=4e-3))
 held_out = list(itertools.islice(episodes(meta_test_classes, seed=1), 3))  # the same 12 episodes before and after
-before = learner.evaluate(held_out)["accuracy"][0]
+before = evaluate(learner, held_out)["accuracy"][0]
 
 history = learner.fit(episodes(meta_train_classes, seed=0), steps=40)
 theta = learner.coefficients()
-after = learner.evaluate(held_out)["accuracy"][0]
+after = evaluate(learner, held_out)["accuracy"][0]
 first = sum(r["query_loss"][0] for r in history[:10]) / 10
 last = sum(r["query_loss"][0] for r in history[-10:]) / 10
 print(f"θ learned: θ₀ = {theta['pseudo_grad']:.4f}, θ_h = {theta['ehebb']:.4f}")

@@ -184,8 +184,8 @@ def test_scale_free_coefficients_leave_the_inner_update_unchanged_when_converted
     episodes = batch(2)
     x, t = episodes.support_x[:, :1], episodes.support_y[:, :1]
     for a, b in zip(
-        plain.learner(plain.theta.detach().expand(2, -1)).step(episodes.state, x, t).deltas,
-        scaled.learner(scaled.theta.detach().expand(2, -1)).step(episodes.state, x, t).deltas,
+        plain.learner(plain.theta.detach().expand(2, -1)).update(episodes.state, x, t).deltas,
+        scaled.learner(scaled.theta.detach().expand(2, -1)).update(episodes.state, x, t).deltas,
         strict=True,
     ):
         torch.testing.assert_close(a, b, atol=1e-15, rtol=0)

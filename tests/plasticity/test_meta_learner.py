@@ -15,6 +15,7 @@ from neuroplastic.plasticity import (
     episode_stream,
     evaluate,
 )
+from neuroplastic.plasticity.divergence import forget_momentum
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
@@ -169,11 +170,11 @@ def test_clip_value_feeds_adam_the_elementwise_clipped_meta_gradient(images):
         return thetas
 
     theta = torch.tensor([[1e-3, 0.0]], dtype=torch.float64, requires_grad=True)
-    adam = torch.optim.Adam([theta], lr=1e-2)
+    reference = torch.optim.Adam([theta], lr=1e-2)
     expected = []
     for push in pushes:
         theta.grad = torch.tensor(push, dtype=torch.float64).clamp(-10.0, 10.0)
-        adam.step()
+        reference.step()
         expected.append(theta.detach()[0].tolist())
     expected = torch.tensor(expected, dtype=torch.float64)
     torch.testing.assert_close(torch.tensor(trajectory(10.0), dtype=torch.float64), expected, rtol=1e-12, atol=0)
@@ -322,3 +323,27 @@ def test_absolute_labels_are_the_dataset_labels_for_a_head_over_all_classes(imag
     assert set(relabelled.support_y[0].tolist()) == set(range(N_WAY))
     with pytest.raises(ValueError, match="10 classes"):
         episode_batch(images, [episode], SIZES, **options)
+
+
+def test_any_torch_optimiser_steps_theta_with_the_meta_gradient(images):
+    """Oracle: plain gradient descent by hand, θ̃ ← θ̃ − lr ∂L/∂θ̃, on another learner's meta-gradient."""
+    batch = next(stream(images, range(6)))
+    grad, _, _ = learner().meta_gradient(batch)
+    meta = MetaLearner(SIZES, layout(), optimizer=partial(torch.optim.SGD, lr=0.1), dtype=torch.float64)
+    before = meta.theta.detach().clone()
+    meta.step(batch)
+    torch.testing.assert_close(meta.theta.detach(), before - 0.1 * grad, atol=0, rtol=1e-12)
+
+
+def test_forgetting_momentum_zeroes_only_the_lost_rows_of_sgd_momentum():
+    """Oracle: heavy-ball SGD by hand, b ← μ b + g and θ ← θ − lr b, with b = 0 for a forgotten row."""
+    theta = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    sgd = torch.optim.SGD([theta], lr=0.1, momentum=0.9)
+    g, h = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), torch.tensor([[0.5, 0.5, 0.5], [1.0, 1.0, 1.0]])
+    theta.grad = g
+    sgd.step()
+    forget_momentum(sgd, theta, torch.tensor([True, False]))
+    theta.grad = h
+    sgd.step()
+    expected = -0.1 * g - 0.1 * torch.stack([h[0], 0.9 * g[1] + h[1]])
+    torch.testing.assert_close(theta.detach(), expected, atol=1e-15, rtol=0)

@@ -1,3 +1,6 @@
+import math
+
+import pytest
 import torch
 
 from neuroplastic.plasticity import TERMS
@@ -53,13 +56,32 @@ def test_oja_restores_scale_from_tiny_and_huge_init(covariance):
         torch.testing.assert_close(W @ W.T, torch.eye(3), atol=1e-6, rtol=0)
 
 
-def test_large_rate_diverges_without_clipping(covariance):
+def escape_radius(c):
+    """|a| beyond which the cubic map a ← a + c a (1 − a²) grows without bound: where it maps a to −a."""
+    return math.sqrt((2 + c) / c)
+
+
+@pytest.mark.parametrize(
+    ("c", "a0", "steps"),
+    [(0.9, 0.3, 200), (1.2, 1.0 + 1e-6, 40), (0.5, 1.01 * escape_radius(0.5), 6)],
+    ids=["stable", "unstable-fixed-point", "beyond-escape-radius"],
+)
+def test_single_neuron_oja_along_an_eigenvector_follows_its_scalar_map(covariance, c, a0, steps):
+    """For w = a q with C q = λ q the mean-field step is a ← a + ηλ a (1 − a²) (c = ηλ): its fixed point |a| = 1 is
+    stable iff c < 1 (slope 1 − 2c), and beyond the escape radius √((2 + c)/c) |a| grows without bound."""
     C, Q, root = covariance
-    w = torch.randn(1, 6, generator=torch.Generator().manual_seed(8))
-    with torch.no_grad():
-        for _ in range(200):
-            w = w + 0.5 * oja_single_neuron(root, root @ w.T, w)
-    assert not torch.isfinite(w).all() or w.norm() > 1e6
+    q, lam = Q[:, 0], 5.0
+    w, a = a0 * q.unsqueeze(0), a0
+    for _ in range(steps):
+        w = w + (c / lam) * oja_single_neuron(root, root @ w.T, w)
+        a = a + c * a * (1 - a * a)
+        torch.testing.assert_close(w[0], a * q, atol=1e-12, rtol=1e-8)
+    if abs(a0) > escape_radius(c):
+        assert abs(a) > 1e6
+    elif c < 1:
+        assert abs(abs(a) - 1) < 1e-12
+    else:
+        assert abs(abs(a) - 1) > 0.1  # left the unstable fixed point (to a 2-cycle)
 
 
 def test_stochastic_oja_with_decaying_rate(covariance):
