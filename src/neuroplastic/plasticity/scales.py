@@ -2,7 +2,7 @@
 
 Terms differ in size by orders of magnitude (at Xavier init in the paper's network, Oja's ‖F‖ is ≈ 24 × F⁰'s in
 layer 1), while Adam moves every coefficient by about its learning rate per step. Measuring s_r = ‖F^r‖ / ‖F⁰‖ and
-optimising θ̃_r = s_r θ_r (`MetaLearner`'s ``scales``) makes a step of any θ̃_r change ΔW by as much as the same
+optimising θ̃_r = s_r θ_r (`ThetaLayout`'s ``scales``) makes a step of any θ̃_r change ΔW by as much as the same
 step of θ₀.
 """
 
