@@ -1,3 +1,7 @@
+"""Oracle: central finite differences of the query loss for the meta-gradient in every mode; torch.autograd through
+the feedback layer's own backward for the inner update; term scales re-derived from hand-written outer products;
+a loop over episodes and separate meta-learners for batching."""
+
 from functools import partial
 
 import pytest

@@ -1,11 +1,12 @@
-"""W–B angle and norm ratio against closed forms on the flattened tensors, in each layer's feedback layout."""
+"""Oracle: closed forms (arccos of the normalised inner product, norms, eigen-structure) on tensors built with known
+angles, norms and ranks, in each layer's feedback layout."""
 
 import numpy as np
 import pytest
 import torch
 
 from neuroplastic import feedback
-from neuroplastic.plasticity import norm_ratio, weight_feedback_angle
+from neuroplastic.plasticity import layer_diagnostics, norm_ratio, weight_feedback_angle
 
 
 def _oracle_angle(w: np.ndarray, b: np.ndarray) -> float:
@@ -49,3 +50,37 @@ def test_shapes_that_do_not_fit_the_layout_are_refused():
         norm_ratio(torch.randn(4, 6, dtype=torch.float64), torch.randn(6, 10, dtype=torch.float64))
     with pytest.raises(ValueError, match="W must be a Linear weight"):
         weight_feedback_angle(torch.randn(4, dtype=torch.float64), torch.randn(4, dtype=torch.float64))
+
+
+def test_diagnostics_truths():
+    g = torch.Generator().manual_seed(0)
+    q = torch.linalg.qr(torch.randn(6, 6, generator=g))[0]
+    W = q[:3]
+    rows = layer_diagnostics(
+        [W],
+        [torch.randn(200, 6, generator=g), torch.randn(400, 3, generator=g)],
+        feedbacks=[W.T.clone()],
+        deltas=[-W],
+        gradients=[W],
+    )
+    (row,) = rows
+    assert row["orthonormality_error"] < 1e-12 and abs(row["row_norm_mean"] - 1) < 1e-12
+    assert row["weight_feedback_angle"] < 1e-5 and abs(row["feedback_norm_ratio"] - 1) < 1e-12
+    assert row["update_gradient_angle"] < 1e-5
+    assert 2.7 < row["effective_rank"] <= 3.0
+    rank_one = torch.randn(50, 1, generator=g) * torch.randn(1, 3, generator=g)
+    assert abs(layer_diagnostics([W], [None, rank_one])[0]["effective_rank"] - 1) < 1e-10
+    opposite = layer_diagnostics([W], [None, rank_one], feedbacks=[-2 * W.T], deltas=[W], gradients=[W])[0]
+    assert abs(opposite["weight_feedback_angle"] - 180) < 1e-5 and abs(opposite["feedback_norm_ratio"] - 2) < 1e-12
+    assert abs(opposite["update_gradient_angle"] - 180) < 1e-5
+    orth = torch.zeros(3, 6)
+    orth[0, 0] = 1
+    assert (
+        abs(
+            layer_diagnostics([W], [None, rank_one], deltas=[orth], gradients=[torch.roll(orth, 1, 1)])[0][
+                "update_gradient_angle"
+            ]
+            - 90
+        )
+        < 1e-12
+    )

@@ -1,3 +1,6 @@
+"""Oracle: torch.autograd of the summed cross-entropy and torch's softplus and sigmoid for the functional signals;
+the feedback initialisations' shapes and Xavier bound."""
+
 import pytest
 import torch
 from torch import nn

@@ -1,4 +1,4 @@
-"""``convert`` never leaves a layer on backprop silently: it refuses what it cannot convert, or lists it."""
+"""Contracts: ``convert`` never leaves a layer on backprop silently: it refuses what it cannot convert, or lists it."""
 
 import pytest
 import torch

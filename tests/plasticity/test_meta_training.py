@@ -1,3 +1,7 @@
+"""Oracle: torch.optim optimisers stepped by hand (Adam, SGD, heavy-ball) on the gradients a test states or a
+reference learner computes episode by episode; Adam's first steps of ±lr; contracts (resume, reproducibility,
+episodes from the right classes, clear errors)."""
+
 import io
 from functools import partial
 

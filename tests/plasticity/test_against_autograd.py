@@ -1,4 +1,6 @@
-"""Per-layer Oja coefficients θ_oja,ℓ against the shared-θ rule and an independent autograd / closed-form oracle.
+"""Oracle: torch.autograd of the summed cross-entropy (hand-written forward) and Oja's term written sample by sample.
+
+Per-layer Oja coefficients θ_oja,ℓ, and the pseudo-gradient written into ``.grad`` by ``rule_backward``.
 
 ΔW_ℓ = −θ₀ ∂CE/∂W_ℓ + θ_oja,ℓ Σ_b (y_ℓ y_{ℓ−1}ᵀ − y_ℓ y_ℓᵀ W_ℓ) under backprop, CE summed over the batch and
 y_L = softmax(z_L) at the output (the defaults ``reduce="sum"``, ``output_post="softmax"``).
@@ -8,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from neuroplastic import feedback
 from neuroplastic.core.mlp import mlp
 from neuroplastic.plasticity import (
     Learner,
@@ -240,3 +243,29 @@ def test_a_grid_of_learning_rates_updates_each_stacked_bias_by_its_own_rate():
         for b_grid, b_alone in zip(grid_biases, alone_biases, strict=True):
             assert b_grid[s].shape == b_alone.shape
             torch.testing.assert_close(b_grid[s], b_alone, rtol=1e-15, atol=1e-15)
+
+
+def test_backprop_only_rule_backward_matches_autograd_for_softplus_model():
+    model = mlp([10, 8, 6, 4], bias=False, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    x, t = torch.rand(5, 10) * 0.2, torch.tensor([0, 3, 1, 2, 2])
+    rule_backward(model, x, t, Rule({"pseudo_grad": 1.0}))
+    ours = [m.weight.grad.clone() for m in model if isinstance(m, nn.Linear)]
+    model.zero_grad()
+    nn.functional.cross_entropy(model(x), t, reduction="sum").backward()
+    for a, m in zip(ours, [m for m in model if isinstance(m, nn.Linear)]):
+        torch.testing.assert_close(a, m.weight.grad, atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("mode", ["fa", "dfa", "sign"])
+def test_module_autograd_and_functional_pseudo_gradient_agree(mode):
+    model = mlp(
+        [10, 8, 6, 4], activation="tanh", bias=True, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
+    model, _ = feedback.convert(model, mode, generator=torch.Generator().manual_seed(2))
+    x, t = torch.rand(5, 10), torch.tensor([0, 3, 1, 2, 2])
+    nn.functional.cross_entropy(model(x), t, reduction="sum").backward()
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    autograd = [m.weight.grad.clone() for m in linears] + [m.bias.grad.clone() for m in linears]
+    result = rule_backward(model, x, t, Rule({"pseudo_grad": 1.0}))
+    for a, d in zip(autograd, result.deltas + result.bias_deltas, strict=True):
+        torch.testing.assert_close(a, -d, atol=1e-12, rtol=0)

@@ -1,3 +1,6 @@
+"""Oracle: torch.autograd of the nn.Linear / nn.Conv2d model (FA with B = Wᵀ is backprop), and the functional
+signals e_ℓ y_{ℓ−1}ᵀ re-derived from B for fixed, sign-symmetric and direct feedback."""
+
 import pytest
 import torch
 from torch import nn

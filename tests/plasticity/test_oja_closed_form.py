@@ -1,3 +1,6 @@
+"""Oracle: the eigendecomposition of C (closed form): Oja's rules find its top eigenvector, principal subspace or
+ordered eigenvectors, and single-neuron Oja along an eigenvector follows its scalar cubic map."""
+
 import math
 
 import pytest
