@@ -37,12 +37,6 @@ class RLSState(BatchedState):
     inverse: DeferredInverse
     steps: int = 0
 
-    @classmethod
-    def zeros(cls, n: int, n_out: int, batch: int, alpha: float, **like: torch.dtype | torch.device) -> RLSState:
-        """W = 0 and P = I/α for ``batch`` readouts."""
-        eye = torch.eye(n, **like).repeat(batch, 1, 1)  # type: ignore[arg-type]
-        return cls(torch.zeros(batch, n_out, n, **like), DeferredInverse(eye / alpha))  # type: ignore[arg-type]
-
     @property
     def P(self) -> torch.Tensor:
         """The inverse correlation matrix P (B, N, N)."""
@@ -77,7 +71,9 @@ class RLS:
         device: str | torch.device = "cpu",
     ) -> RLSState:
         """W = 0, P = I/α for each seed."""
-        return RLSState.zeros(n, n_out, len(seeds), self.config.alpha, dtype=dtype, device=torch.device(device))
+        like = {"dtype": dtype, "device": torch.device(device)}
+        eye = torch.eye(n, **like).repeat(len(seeds), 1, 1)
+        return RLSState(torch.zeros(len(seeds), n_out, n, **like), DeferredInverse(eye / self.config.alpha))
 
     def output(
         self, state: RLSState, r: torch.Tensor, *, explore: bool, switches: Switches = NO_SWITCHES
@@ -99,5 +95,20 @@ class RLS:
         """One step of learning, in place on ``state``: every ``learn_every``-th step, RLS with e₋ = z − f."""
         state.steps += 1
         if state.steps % self.config.learn_every == 0:
-            state.inverse.update_(state.W, r, z - target, forgetting=self.config.forgetting)
+            self.update(state, r, z - target)
         return state
+
+    def update(
+        self,
+        state: RLSState,
+        r: torch.Tensor,
+        error: torch.Tensor,
+        *,
+        gate: torch.Tensor | float = 1.0,
+        rows: Sequence[int] | None = None,
+    ) -> None:
+        """One RLS step in place on ``state`` with a-priori error e₋ (B, d), gate s per seed (``rows``: only these).
+
+        The step is :meth:`DeferredInverse.update_`, with this readout's forgetting factor.
+        """
+        state.inverse.update_(state.W, r, error, gate, rows=rows, forgetting=self.config.forgetting)

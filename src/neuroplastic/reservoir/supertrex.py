@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 
 from neuroplastic.reservoir.lesions import NO_SWITCHES, Switches
-from neuroplastic.reservoir.rls import RLSConfig, RLSState
+from neuroplastic.reservoir.rls import RLS, RLSConfig, RLSState
 from neuroplastic.reservoir.rmhl import RMHL, RMHLConfig, RMHLState
 from neuroplastic.reservoir.state import BatchedState
 
@@ -66,10 +66,12 @@ class Supertrex:
     """
 
     config: SupertrexConfig
+    mastery: RLS = field(init=False, repr=False)  # the mastery pathway's rule, RLS(config.rls)
     explorer: RMHL = field(init=False, repr=False)  # the exploratory pathway's rule, RMHL(config.rmhl)
     needs_output_target = False  # learns from a scalar error: any task
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "mastery", RLS(self.config.rls))
         object.__setattr__(self, "explorer", RMHL(self.config.rmhl))
 
     def init(
@@ -82,9 +84,8 @@ class Supertrex:
         device: str | torch.device = "cpu",
     ) -> SupertrexState:
         """W₁ = 0, P = I/α, and the exploratory pathway's initial state."""
-        like = {"dtype": dtype, "device": torch.device(device)}
-        mastery = RLSState.zeros(n, n_out, len(seeds), self.config.rls.alpha, **like)
-        return SupertrexState(mastery, self.explorer.init(n, n_out, seeds, **like))
+        like = {"dtype": dtype, "device": device}
+        return SupertrexState(self.mastery.init(n, n_out, seeds, **like), self.explorer.init(n, n_out, seeds, **like))
 
     def output(
         self, state: SupertrexState, r: torch.Tensor, *, explore: bool, switches: Switches = NO_SWITCHES
@@ -118,5 +119,5 @@ class Supertrex:
         if not opened:
             return state
         error = (explorer.z if c.mastery_target == "z2" else explorer.zbar) * -c.kappa
-        mastery.inverse.update_(mastery.W, r, error, s, rows=None if len(opened) == len(s) else opened)
+        self.mastery.update(mastery, r, error, gate=s, rows=None if len(opened) == len(s) else opened)
         return state
