@@ -49,7 +49,7 @@ def torch_rate(seeds: int, steps: int, gate_open: bool, dtype: torch.dtype, thre
     config = replace(p.supertrex, theta=1e9 if gate_open else 1e-12, kappa=KAPPA_OPEN if gate_open else 0.5)
     ids = list(range(seeds))
     net = Reservoir(p.reservoir, 2, ids, dtype=dtype)
-    sim = Simulation(net, Supertrex(config, 1000, 2, ids, dtype=dtype), p.task, threads=threads)
+    sim = Simulation(net, Supertrex(config), p.task, threads=threads)
     sim.run(250, learn=True)
     tick = time.perf_counter()
     sim.run(steps, learn=True, record_every=steps)
@@ -64,18 +64,18 @@ def kernel_times(seeds: int, dtype: torch.dtype) -> dict[str, float]:
     net = Reservoir(p.reservoir, 2, ids, dtype=dtype)
     x, r = net.initial_state()
     z = torch.zeros(seeds, 2, dtype=dtype)
-    st = Supertrex(p.supertrex, 1000, 2, ids, dtype=dtype)
-    k = torch.bmm(st.P, r.unsqueeze(2))
+    mastery = Supertrex(p.supertrex).init(1000, 2, ids, dtype=dtype).mastery
+    k = torch.bmm(mastery.P, r.unsqueeze(2))
     error = torch.zeros(seeds, 2, dtype=dtype)
 
     def deferred() -> None:
         for _ in range(32):
-            st.inverse.update_(st.W, r, error, 1e-12)
+            mastery.inverse.update_(mastery.W, r, error, 1e-12)
 
     return {
         "drive": median_seconds(lambda: net.step_(x, r, z, noisy=False), 200, warmup=2),
-        "P r": median_seconds(lambda: torch.bmm(st.P, r.unsqueeze(2)), 20, warmup=2),
-        "rank-1": median_seconds(lambda: st.P.baddbmm_(k, k.transpose(1, 2), alpha=-1e-12), 20, warmup=2),
+        "P r": median_seconds(lambda: torch.bmm(mastery.P, r.unsqueeze(2)), 20, warmup=2),
+        "rank-1": median_seconds(lambda: mastery.P.baddbmm_(k, k.transpose(1, 2), alpha=-1e-12), 20, warmup=2),
         "deferred RLS": median_seconds(deferred, 3, warmup=2) / 32,
     }
 
@@ -152,7 +152,7 @@ def protocol_rate(seeds: int, steps: int, threads: int) -> float:
     """Steps per second of ours on the same protocol: the first ``steps`` steps of Task 2 training."""
     p = preset("pyle2019-task2")
     ids = list(range(1, seeds + 1))
-    sim = Simulation(Reservoir(p.reservoir, 2, ids), Supertrex(p.supertrex, 1000, 2, ids), p.task, threads=threads)
+    sim = Simulation(Reservoir(p.reservoir, 2, ids), Supertrex(p.supertrex), p.task, threads=threads)
     tick = time.perf_counter()
     sim.run(steps, learn=True, record_every=steps)
     return steps / (time.perf_counter() - tick)

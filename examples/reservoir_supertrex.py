@@ -22,13 +22,15 @@ T, seeds = p.task.period, [0]
 
 
 def train_and_test(switches: Switches) -> tuple[float, float]:
-    """Train 6 trials, test 1 trial teacher-forced (the authors' Task-1 protocol); (test deviation, ‖W₁‖)."""
+    """Train 6 trials under ``switches``, test 1 trial teacher-forced (the authors' Task-1 protocol).
+
+    Returns (test deviation, ‖W₁‖).
+    """
     net = Reservoir(p.reservoir, p.task.n_out, seeds)
-    readout = Supertrex(config, p.reservoir.n, p.task.n_out, seeds, switches=switches)
-    simulation = Simulation(net, readout, p.task)
-    simulation.run(6 * T, learn=True, record_every=T)
+    simulation = Simulation(net, Supertrex(config), p.task)
+    simulation.run(6 * T, learn=True, record_every=T, switches=switches)
     test = simulation.run(T, learn=False, feedback=p.authors_feedback, record_every=T)
-    norms = readout.weight_norms()
+    norms = simulation.readout_state.weight_norms()
     print(
         f"  ‖W₁‖ = {norms['W1'].item():.3f}, ‖W₂‖ = {norms['W2'].item():.3f}, test deviation D = "
         f"{test.deviation.item():.3f}"
@@ -39,7 +41,7 @@ def train_and_test(switches: Switches) -> tuple[float, float]:
 print("control:")
 control, control_w1 = train_and_test(Switches())
 print("exploratory pathway lesioned from the start:")
-lesioned, lesioned_w1 = train_and_test(Switches(lesion_at=0))
+lesioned, lesioned_w1 = train_and_test(Switches(lesioned=True))
 if not (lesioned_w1 == 0 < control_w1 and control < 0.8 * lesioned):
     sys.exit("expected: the lesion leaves W₁ = 0, and the control's consolidated drawing beats the lesioned output")
 print("the mastery pathway learned only through the exploratory one: lesioned before learning, nothing consolidates")

@@ -1,3 +1,8 @@
+"""The reservoir-automaticity experiment.
+
+Oracle: the same seeds trained with no tests in between, and the uninterrupted run for a resumed one.
+"""
+
 import pytest
 import torch
 
@@ -13,13 +18,13 @@ def test_testing_after_each_trial_leaves_the_training_trajectory_unchanged(tmp_p
     results = run_experiment(EXPERIMENT, config, tmp_path).results
     p = preset(config.preset, period=config.period, n=config.n)
     seeds = [config.seed + i for i in range(config.seeds)]
-    sim = Simulation(Reservoir(p.reservoir, 2, seeds), Supertrex(p.supertrex, config.n, 2, seeds), p.task)
+    sim = Simulation(Reservoir(p.reservoir, 2, seeds), Supertrex(p.supertrex), p.task)
     for record in results["trials"]:
         untested = sim.run(config.period, learn=True).mse.sqrt()
         torch.testing.assert_close(
             torch.tensor(record["train_rmse"], dtype=torch.float64), untested, rtol=0, atol=1e-12
         )
-    norms = sim.readout.weight_norms()
+    norms = sim.readout_state.weight_norms()
     torch.testing.assert_close(
         torch.tensor(results["trials"][-1]["W2"], dtype=torch.float64), norms["W2"], rtol=0, atol=1e-12
     )

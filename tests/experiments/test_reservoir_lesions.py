@@ -1,8 +1,23 @@
+"""The reservoir-lesions experiment.
+
+Oracle: the reservoir-motor experiment's own training and test of the same network (no intervention), the stated
+effects of each intervention, paired differences re-derived from the per-seed table, and hand-computed Student-t
+intervals.
+"""
+
 from dataclasses import replace
 
 import pytest
 
-from neuroplastic.experiments.reservoir_lesions import EXPERIMENT, ReservoirLesionsConfig, paired_difference, verdict
+from neuroplastic.experiments.reservoir_lesions import (
+    CLAIMS,
+    EXPERIMENT,
+    ReservoirLesionsConfig,
+    _motor_config,
+    paired_difference,
+    verdict,
+)
+from neuroplastic.experiments.reservoir_motor import train_and_test
 from neuroplastic.runs.runner import run_experiment
 
 PROTOCOLS = ("authors", "closed_loop")
@@ -24,10 +39,19 @@ def test_quick_lesion_table_is_consistent(tmp_path):
         for corrupted, clean in zip(bad["deviation"][f"kept/{protocol}"], control["deviation"][f"kept/{protocol}"]):
             assert corrupted > clean
     assert set(control["deviation"]) == {f"{v}/{p}" for v in ("removed", "kept", "kept_learning") for p in PROTOCOLS}
-    # 26 deviations (control 3 tests × 2 protocols, 2 lesions × 2, 3 dopamine conditions and the pathological
-    # output × 4) and 8 claims × 2 protocols; a quick run gives no claim a verdict
-    assert len(EXPERIMENT.summarize(results)) == 26 + 16
-    assert {e["verdict"] for e in results["claims"]} == {"quick run: no verdict"}
+    # the control is reservoir-motor's SUPERTREX on the same seeds: same training, same authors' and closed-loop tests
+    motor = train_and_test(_motor_config(config), config.preset, "supertrex", config.clock)[0]
+    for protocol in PROTOCOLS:
+        assert control["deviation"][f"removed/{protocol}"] == motor["deviation"][protocol]
+    assert control["final_norms"] == motor["final_norms"]
+    # each claim's paired difference, re-derived from the per-seed table
+    for e in results["claims"]:
+        claim = next(c for c in CLAIMS if c.name == e["claim"])
+        a = c[claim.condition]["deviation"][f"{claim.variant}/{e['protocol']}"]
+        b = c[claim.baseline]["deviation"][f"{claim.baseline_variant}/{e['protocol']}"]
+        assert e["difference"]["mean"] == pytest.approx(sum(x - y for x, y in zip(a, b)) / len(a), rel=1e-12)
+        assert e["verdict"] == "quick run: no verdict"
+    assert {(e["claim"], e["protocol"]) for e in results["claims"]} == {(c.name, p) for c in CLAIMS for p in PROTOCOLS}
 
 
 def test_bad_lesion_config_is_refused():

@@ -1,7 +1,19 @@
+"""The reservoir-motor experiment.
+
+Oracle: the quick run's own per-seed numbers summarised independently (``statistics.median_low``: the report's
+median of an even count is the lower middle value, as ``torch.median``), hand-computed
+Student-t intervals, and the uninterrupted run for a resumed one.
+"""
+
+import statistics
+
 import pytest
 
 from neuroplastic.experiments.reservoir_motor import (
     EXPERIMENT,
+    LABELS,
+    PROTOCOL_LABELS,
+    TASK_LABELS,
     ReservoirMotorConfig,
     build_readout,
     configured_preset,
@@ -24,7 +36,13 @@ def test_quick_run_learns_and_reports_both_protocols(tmp_path):
         assert "replayed training output" in c["protocols"]["authors"]
         assert c["deviation"]["authors"] != c["deviation"]["closed_loop"]
     rows = EXPERIMENT.summarize(outcome.results)
-    assert len(rows) == 9
+    by_quantity = {r.quantity: r.ours for r in rows}
+    for key, c in conditions.items():  # one row per condition and protocol, led by the median over seeds
+        name, algorithm, inp = key.split("/")
+        for protocol, label in PROTOCOL_LABELS.items():
+            ours = by_quantity[f"{TASK_LABELS[name]} {LABELS[algorithm]} deviation ({label}, input {inp})"]
+            assert ours.startswith(f"median {statistics.median_low(c['deviation'][protocol]):.4f}; ")
+    assert len(rows) == 2 * len(conditions) + 1
     assert outcome.results["not_applicable"] == {
         "pyle2019-task2/force": "FORCE is not applicable to pyle2019-task2: it needs target joint angles"
     }
@@ -66,7 +84,7 @@ def test_tasks_1_and_3_run_every_learner_under_both_protocols(tmp_path):
 
 def test_force_is_refused_on_the_arm_and_bad_configs_are_refused():
     with pytest.raises(NotApplicable, match="joint angles"):
-        build_readout(preset("pyle2019-task2", n=10), "force", [0], dtype=None, device="cpu")
+        build_readout(preset("pyle2019-task2", n=10), "force")
     with pytest.raises(ValueError, match=r"no learner .* \(resci2021-task3: supertrex\)"):
         ReservoirMotorConfig(presets=("resci2021-task3",), algorithms=("rmhl",))
     with pytest.raises(ValueError, match="mastery_target must be"):

@@ -4,9 +4,9 @@ Pyle & Rosenbaum (2019) call the basal-ganglia (exploratory) pathway removable o
 cortical (mastery) pathway. SUPERTREX is trained on Task 2 for up to 30 trials; after each training trial the trained
 network is tested for one trial with the exploratory pathway removed (z = W₁ r, the authors' test) and kept frozen
 (z = W₁ r + W₂ r, no exploration noise), fed back the output recorded in that training trial (the authors' replay
-protocol for Task 2). Replay drives the reservoir the same way whichever output is read, so one test pass gives both
-outputs from the same rates r, and their difference is exactly z₂ = W₂ r. Tests never learn and draw no noise, so
-the training trajectory is the one an untested run would follow.
+protocol for Task 2). Replay drives the reservoir the same way whichever output is read, so the two test passes see
+the same rates r, and their outputs differ by exactly z₂ = W₂ r. Tests never learn and draw no noise, so the training
+trajectory is the one an untested run would follow.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.experiments.reservoir_lesions import paired_difference
 from neuroplastic.experiments.reservoir_motor import dropped_records, format_stats, per_seed, summary_stats
-from neuroplastic.reservoir import Reservoir, Simulation, Supertrex, Task, preset
+from neuroplastic.reservoir import Reservoir, Simulation, Supertrex, Switches, preset
 from neuroplastic.reservoir.simulate import deviation
 from neuroplastic.runs.bootstrap import t_interval
 from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
@@ -67,52 +67,7 @@ class ReservoirAutomaticityConfig(ExperimentConfig):
         return cls(quick_variant=True, n=200, period=2000, trials=4, report_trials=(2, 4), seeds=2)
 
 
-class _BothPathways:
-    """SUPERTREX as the simulation's readout, with a probe for tests.
-
-    While probing, it outputs z₁ + W₂ r (exploratory pathway kept) and records z₁ = W₁ r (removed) from the same
-    rates at every step.
-    """
-
-    def __init__(self, supertrex: Supertrex):
-        self.supertrex = supertrex
-        self.removed: torch.Tensor | None = None
-        self.first_step = 0
-
-    def start_probe(self, steps: int, first_step: int, batch: int) -> None:
-        self.removed = self.supertrex.W.new_full((steps, batch, self.supertrex.W.shape[1]), math.nan)
-        self.first_step = first_step
-
-    def end_probe(self) -> torch.Tensor:
-        removed, self.removed = self.removed, None
-        return removed
-
-    def check_task(self, task: Task) -> None:
-        self.supertrex.check_task(task)
-
-    def output(self, r: torch.Tensor, step: int, *, explore: bool) -> torch.Tensor:
-        if self.removed is None:
-            return self.supertrex.output(r, step, explore=explore)
-        z1 = torch.bmm(self.supertrex.W, r.unsqueeze(2)).squeeze(2)
-        self.removed[step - self.first_step] = z1
-        return z1 + torch.bmm(self.supertrex.explorer.W, r.unsqueeze(2)).squeeze(2)
-
-    def learn(self, *args: Any) -> None:
-        self.supertrex.learn(*args)
-
-    def weight_norms(self) -> dict[str, torch.Tensor]:
-        return self.supertrex.weight_norms()
-
-    def keep_rows_(self, rows: torch.Tensor) -> None:
-        self.supertrex.keep_rows_(rows)
-        if self.removed is not None:
-            self.removed = self.removed[:, rows]
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.supertrex.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.supertrex.load_state_dict(state)
+KEPT = Switches(keep_exploratory=True)  # z = W₁ r + W₂ r at test
 
 
 def _rms(difference: torch.Tensor) -> torch.Tensor:
@@ -128,10 +83,8 @@ def run(config: ReservoirAutomaticityConfig, run_dir: RunDir) -> dict[str, Any]:
     device, dtype = resolve_device(config.device), getattr(torch, config.dtype)
     p = preset(config.preset, period=config.period, n=config.n)
     seeds = [config.seed + i for i in range(config.seeds)]
-    supertrex = Supertrex(p.supertrex, p.reservoir.n, p.task.n_out, seeds, dtype=dtype, device=device)
-    readout = _BothPathways(supertrex)
     net = Reservoir(p.reservoir, p.task.n_out, seeds, dtype=dtype, device=device)
-    sim = Simulation(net, readout, p.task, threads=config.threads, on_divergence="drop")
+    sim = Simulation(net, Supertrex(p.supertrex), p.task, threads=config.threads, on_divergence="drop")
     T = config.period
     trials: list[dict[str, Any]] = []
     state = run_dir.load_checkpoint()
@@ -142,20 +95,23 @@ def run(config: ReservoirAutomaticityConfig, run_dir: RunDir) -> dict[str, Any]:
     for trial in range(len(trials) + 1, config.trials + 1):
         training = sim.run(T, learn=True, record_every=T, keep_outputs=True)
         trained = sim.state()
-        readout.start_probe(T, sim.step, len(sim.alive))
-        kept = sim.run(T, learn=False, feedback="replay", replay=training.outputs, record_every=T, keep_outputs=True)
-        removed = readout.end_probe()
-        D_removed = deviation(p.task, removed, trained["step"], trained["D2"])
+        test = {"feedback": "replay", "replay": training.outputs, "record_every": T, "keep_outputs": True}
+        kept = sim.run(T, learn=False, switches=KEPT, **test)
         sim.restore(trained)
-        norms = readout.weight_norms()
+        removed = sim.run(T, learn=False, **test)
+        sim.restore(trained)
+        alive, rows = sim.alive, [trained["alive"].index(i) for i in sim.alive]
+        z1 = removed.outputs[:, alive]
+        D_removed = deviation(p.task, z1, trained["step"], trained["D2"][rows])
+        norms = sim.readout_state.weight_norms()
         record = {
             "trial": trial,
             "train_rmse": per_seed(training.mse.sqrt()),
-            "D_removed": per_seed(D_removed, sim.alive),
+            "D_removed": per_seed(D_removed, alive),
             "D_kept": per_seed(kept.deviation),
-            "W1": per_seed(norms["W1"], sim.alive),
-            "W2": per_seed(norms["W2"], sim.alive),
-            "z2_rms": per_seed(_rms(kept.outputs[:, sim.alive] - removed), sim.alive),
+            "W1": per_seed(norms["W1"], alive),
+            "W2": per_seed(norms["W2"], alive),
+            "z2_rms": per_seed(_rms(kept.outputs[:, alive] - z1), alive),
         }
         trials.append(record)
         run_dir.log(**record)

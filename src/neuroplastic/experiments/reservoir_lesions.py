@@ -3,7 +3,8 @@
 SUPERTREX on Task 2 (2-joint arm) under interventions on the exploratory ("basal ganglia") pathway: removing it
 before, during or after learning, depleting the dopamine-like modulation Φ (and restoring it part-way, the
 treatment analogue), replacing it by a tonic offset (L-DOPA-like), and a pathological (corrupted) exploratory
-output that is then removed (pallidotomy-like). Which of these the paper ran, and with which parameters, is not
+output that is then removed (pallidotomy-like). Every intervention is data: a :class:`Plan` of switches per training
+trial, and the switches of each test run. Which of these the paper ran, and with which parameters, is not
 stated in the paper's text we could check: each result is this model's prediction, set beside the qualitative claim
 of the basal-ganglia-as-tutor account the paper follows, as a paired difference over seeds.
 """
@@ -11,7 +12,7 @@ of the basal-ganglia-as-tutor account the paper follows, as a paired difference 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from neuroplastic.experiments.reservoir_motor import (
@@ -22,7 +23,7 @@ from neuroplastic.experiments.reservoir_motor import (
     summary_stats,
     train_and_test,
 )
-from neuroplastic.reservoir import Simulation, Switches
+from neuroplastic.reservoir import NO_SWITCHES, Phase, Plan, Simulation, Switches
 from neuroplastic.runs.bootstrap import t_interval
 from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, label_empty, new_figure
@@ -209,67 +210,62 @@ def _motor_config(config: ReservoirLesionsConfig) -> ReservoirMotorConfig:
     )
 
 
-def conditions(config: ReservoirLesionsConfig) -> dict[str, tuple[str, Switches]]:
-    """Training interventions: name -> (description, switches during training)."""
+def conditions(config: ReservoirLesionsConfig) -> dict[str, tuple[str, Plan]]:
+    """Training interventions: name -> (description, plan of switches over the training trials)."""
+    lesion = Switches(lesioned=True)
+    depleted = Switches(dopamine_scale=config.dopamine_scale)
     return {
-        "control": ("no intervention", Switches()),
-        "lesion_before": ("exploratory pathway removed before learning (t = 0)", Switches(lesion_at=0)),
+        "control": ("no intervention", Plan()),
+        "lesion_before": ("exploratory pathway removed before learning (t = 0)", Plan((Phase(lesion),))),
         "lesion_during": (
             f"exploratory pathway removed at the start of training trial {config.lesion_during_trial + 1}",
-            Switches(lesion_at=config.lesion_during_trial * config.period),
+            Plan((Phase(trials=config.lesion_during_trial), Phase(lesion))),
         ),
         "dopamine_depleted": (
             f"Φ scaled by {config.dopamine_scale:g} throughout training",
-            Switches(dopamine_at=0, dopamine_scale=config.dopamine_scale),
+            Plan((Phase(depleted),)),
         ),
         "dopamine_restored": (
             f"Φ scaled by {config.dopamine_scale:g} for {config.dopamine_restored_trial} training trials, "
             "then restored",
-            Switches(
-                dopamine_at=0,
-                dopamine_until=config.dopamine_restored_trial * config.period,
-                dopamine_scale=config.dopamine_scale,
-            ),
+            Plan((Phase(depleted, trials=config.dopamine_restored_trial), Phase(NO_SWITCHES))),
         ),
         "tonic_only": (
             f"phasic Φ removed, tonic offset {config.tonic_offset:g} (L-DOPA-like)",
-            Switches(dopamine_at=0, dopamine_scale=0.0, tonic_offset=config.tonic_offset),
+            Plan((Phase(Switches(dopamine_scale=0.0, tonic_offset=config.tonic_offset)),)),
         ),
     }
 
 
-def _test_kept(sim: Simulation, trained: dict[str, Any], replay: Any, config: ReservoirLesionsConfig) -> dict:
-    """Deviations with the exploratory pathway kept at test (W₂ r, no exploration noise), both protocols."""
-    sim.readout.keep_exploratory = True
-    return _test_both_protocols(sim, trained, replay, config, learn=False, label="kept")
-
-
-def _test_kept_learning(sim: Simulation, trained: dict[str, Any], replay: Any, config: ReservoirLesionsConfig) -> dict:
-    """Deviations with the exploratory pathway kept and still learning (with its exploration), W₁ frozen.
-
-    Changes W₂ and the exploratory state: run it last on a trained network.
-    """
-    readout = sim.readout
-    readout.keep_exploratory, mastery = True, readout.config
-    readout.config = replace(mastery, theta=1e-12)  # the gate stays shut: W₁ is frozen
-    deviations = _test_both_protocols(sim, trained, replay, config, learn=True, label="kept_learning")
-    readout.config = mastery
-    return deviations
+KEPT = Switches(keep_exploratory=True)  # test with the final W₂ r, without exploration noise
+KEPT_LEARNING = Switches(keep_exploratory=True, gate_theta=1e-12)  # W₂ explores and learns; the gate shut, W₁ frozen
 
 
 def _test_both_protocols(
-    sim: Simulation, trained: dict[str, Any], replay: Any, config: ReservoirLesionsConfig, *, learn: bool, label: str
-) -> dict:
-    """Test trials from the trained state under the authors' (replayed) and the closed-loop protocol."""
+    sim: Simulation,
+    trained: dict[str, Any],
+    replay: Any,
+    config: ReservoirLesionsConfig,
+    switches: Switches,
+    *,
+    learn: bool,
+    label: str,
+) -> dict[str, list[float | None]]:
+    """Test trials from the trained loop state under ``switches``, the authors' (replayed) protocol, then closed loop.
+
+    The readout goes on from where the previous test left it (``restore(..., readout=False)``): the corruption's
+    noise stream, and W₂ with its running averages when it keeps learning, carry over from one test to the next.
+    """
     deviations = {}
     for protocol, feedback in (("authors", "replay"), ("closed_loop", "closed_loop")):
-        sim.restore(trained)
+        sim.restore(trained, readout=False)
         trace = sim.run(
             config.test_trials * config.period,
             learn=learn,
             feedback=feedback,
             replay=replay if feedback == "replay" else None,
             record_every=config.period,
+            switches=switches,
         )
         deviations[f"{label}/{protocol}"] = per_seed(trace.deviation)
     return deviations
@@ -299,7 +295,7 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
     motor = _motor_config(config)
     state = run_dir.load_checkpoint()
     done: dict[str, Any] = state["done"] if state else {}
-    for name, (description, switches) in conditions(config).items():
+    for name, (description, plan) in conditions(config).items():
         if name in done or name not in config.interventions:
             continue
         partial = state.get("partial") if state else None
@@ -308,7 +304,7 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
             config.preset,
             "supertrex",
             config.clock,
-            switches=switches,
+            plan=plan,
             checkpoint=lambda training, name=name: run_dir.save_checkpoint(
                 {"done": done, "partial": training | {"condition": name}}
             ),
@@ -316,22 +312,23 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
         )
         trained = sim.state()
         deviations = {f"removed/{k}": v for k, v in result["deviation"].items()}
-        if switches.lesion_at is None:
-            deviations |= _test_kept(sim, trained, replay, config)
+        if not any(phase.switches.lesioned for phase in plan.phases):
+            deviations |= _test_both_protocols(sim, trained, replay, config, KEPT, learn=False, label="kept")
         if name == "control":
-            sim.readout.explorer.switches = Switches(
-                corrupt_at=0, corrupt_noise=config.corrupt_noise, corrupt_offset=config.corrupt_offset
+            pathological = Switches(
+                keep_exploratory=True, corrupt_noise=config.corrupt_noise, corrupt_offset=config.corrupt_offset
             )
             corrupted = {k: v for k, v in deviations.items() if k.startswith("removed/")}
-            corrupted |= _test_kept(sim, trained, replay, config)
+            corrupted |= _test_both_protocols(sim, trained, replay, config, pathological, learn=False, label="kept")
             done["pathological_output"] = _entry(
                 f"trained network, then z₂ corrupted by offset {config.corrupt_offset:g} + "
                 f"{config.corrupt_noise:g}·U[−1, 1]",
                 corrupted,
                 result,
             )
-            sim.readout.explorer.switches = switches
-            deviations |= _test_kept_learning(sim, trained, replay, config)
+            deviations |= _test_both_protocols(
+                sim, trained, replay, config, KEPT_LEARNING, learn=True, label="kept_learning"
+            )
         done[name] = _entry(description, deviations, result)
         run_dir.log(condition=name, deviation=deviations, final_norms=result["final_norms"])
         run_dir.save_checkpoint({"done": done})

@@ -20,9 +20,11 @@ import torch
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.reservoir import (
     FEEDBACK_DESCRIPTIONS,
+    NO_PLAN,
     RLS,
     RMHL,
     NotApplicable,
+    Plan,
     Preset,
     Reservoir,
     Simulation,
@@ -131,16 +133,15 @@ def configured_preset(config: ReservoirMotorConfig, name: str, clock: bool) -> P
     return replace(p, reservoir=reservoir, supertrex=supertrex)
 
 
-def build_readout(p: Preset, algorithm: Algorithm, seeds: list[int], **kwargs: Any) -> RLS | RMHL | Supertrex:
+def build_readout(p: Preset, algorithm: Algorithm) -> RLS | RMHL | Supertrex:
     """The learner ``algorithm`` with the preset's constants (FORCE raises NotApplicable on the arm tasks)."""
-    n, d = p.reservoir.n, p.task.n_out
     if algorithm == "force":
         if p.force is None:
             raise NotApplicable(f"FORCE is not applicable to {p.name}: it needs target joint angles")
-        return RLS(p.force, n, d, len(seeds), dtype=kwargs["dtype"], device=kwargs["device"])
+        return RLS(p.force)
     if algorithm == "rmhl":
-        return RMHL(p.rmhl, n, d, seeds, **kwargs)
-    return Supertrex(p.supertrex, n, d, seeds, **kwargs)
+        return RMHL(p.rmhl)
+    return Supertrex(p.supertrex)
 
 
 def train_and_test(
@@ -149,24 +150,25 @@ def train_and_test(
     algorithm: Algorithm,
     clock: bool,
     *,
-    switches: Any = None,
+    plan: Plan = NO_PLAN,
     checkpoint: Callable[[dict[str, Any]], None] | None = None,
     resume: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], Simulation, torch.Tensor | None]:
     """Train one (preset, learner, input) condition over the batch of seeds, then test under both protocols.
 
-    Returns ``(results, simulation, replay)``: per-seed numbers with downsampled curves for the figures, the
-    simulation restored to the end of training and the replay signal of the authors' protocol (None for Task 1),
-    for further tests such as lesions. ``checkpoint`` is called after every training trial with the training so
-    far (tensors and plain data); passing that back as ``resume`` continues from there, bit for bit.
+    ``plan``: the interventions of each training trial (none by default). Returns ``(results, simulation,
+    replay)``: per-seed numbers with downsampled curves for the figures, the simulation restored to the end of
+    training and the replay signal of the authors' protocol (None for Task 1), for further tests such as lesions.
+    ``checkpoint`` is called after every training trial with the training so far (tensors and plain data); passing
+    that back as ``resume`` continues from there, bit for bit.
     """
     device, dtype = resolve_device(config.device), getattr(torch, config.dtype)
     p = configured_preset(config, name, clock)
     seeds = [config.seed + i for i in range(config.seeds)]
-    extra = {} if switches is None else {"switches": switches}
-    readout = build_readout(p, algorithm, seeds, dtype=dtype, device=device, **extra)
     net = Reservoir(p.reservoir, p.task.n_out, seeds, dtype=dtype, device=device)
-    sim = Simulation(net, readout, p.task, clock=clock, threads=config.threads, on_divergence="drop")
+    sim = Simulation(
+        net, build_readout(p, algorithm), p.task, clock=clock, threads=config.threads, on_divergence="drop"
+    )
     T, every = config.period, max(1, config.period // config.points_per_trial)
     replaying = p.authors_feedback == "replay"
     tick = time.perf_counter()
@@ -176,7 +178,8 @@ def train_and_test(
         traces = [Trace.from_dict(t) for t in resume["traces"]]
     for trial in range(len(traces), config.train_trials):
         replayed = replaying and trial >= config.train_trials - config.test_trials  # the authors' test replays these
-        traces.append(sim.run(T, learn=True, record_every=every, keep_outputs=replayed))
+        switches = plan.switches(trial)
+        traces.append(sim.run(T, learn=True, record_every=every, keep_outputs=replayed, switches=switches))
         if checkpoint is not None and trial + 1 < config.train_trials:
             checkpoint({"traces": [t.to_dict() for t in traces], "simulation": sim.state_dict()})
     first_trial = traces[0]
@@ -202,7 +205,7 @@ def train_and_test(
             "authors": FEEDBACK_DESCRIPTIONS[p.authors_feedback],
             "closed_loop": FEEDBACK_DESCRIPTIONS["closed_loop"],
         },
-        "final_norms": {k: per_seed(v, sim.alive) for k, v in readout.weight_norms().items()},
+        "final_norms": {k: per_seed(v, sim.alive) for k, v in sim.readout_state.weight_norms().items()},
         "seconds": round(time.perf_counter() - tick, 1),
         "curves": _curves(traces, tests, T),
     }
@@ -303,7 +306,7 @@ def not_applicable(config: ReservoirMotorConfig) -> dict[str, str]:
     for name in config.presets:
         if "force" in config.algorithms and "force" not in ALGORITHMS[name]:
             try:
-                build_readout(preset(name, n=2), "force", [0], dtype=torch.float64, device="cpu")
+                build_readout(preset(name, n=2), "force")
             except NotApplicable as error:
                 reasons[f"{name}/force"] = str(error)
     return reasons

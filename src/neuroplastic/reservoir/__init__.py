@@ -4,13 +4,14 @@ Pyle & Rosenbaum (2019); Sussillo & Abbott (2009); Hoerzer, Legenstein & Maass (
 """
 
 from neuroplastic.reservoir.deferred import DeferredInverse
-from neuroplastic.reservoir.lesions import Switches
+from neuroplastic.reservoir.lesions import NO_PLAN, NO_SWITCHES, Phase, Plan, Switches
 from neuroplastic.reservoir.network import Reservoir, ReservoirConfig
 from neuroplastic.reservoir.presets import PRESETS, Preset, preset
-from neuroplastic.reservoir.rls import RLS, NotApplicable, RLSConfig, rls_update_
-from neuroplastic.reservoir.rmhl import HOERZER2014, RMHL, RMHLConfig, phi, psi, rmhl_delta
+from neuroplastic.reservoir.rls import RLS, NotApplicable, RLSConfig, RLSState
+from neuroplastic.reservoir.rmhl import HOERZER2014, RMHL, RMHLConfig, RMHLState, phi, psi, rmhl_delta
 from neuroplastic.reservoir.simulate import FEEDBACK_DESCRIPTIONS, DroppedSeed, Feedback, Simulation, Trace
-from neuroplastic.reservoir.supertrex import Supertrex, SupertrexConfig, gate
+from neuroplastic.reservoir.state import BatchedState
+from neuroplastic.reservoir.supertrex import Supertrex, SupertrexConfig, SupertrexState, gate
 from neuroplastic.reservoir.tasks import (
     BUTTERFLY_DIVISOR,
     PlanarArm,
@@ -24,6 +25,9 @@ from neuroplastic.reservoir.tasks import (
 
 __all__ = [
     "BUTTERFLY_DIVISOR",
+    "NO_PLAN",
+    "NO_SWITCHES",
+    "BatchedState",
     "DeferredInverse",
     "FEEDBACK_DESCRIPTIONS",
     "HOERZER2014",
@@ -33,15 +37,20 @@ __all__ = [
     "DroppedSeed",
     "Feedback",
     "NotApplicable",
+    "Phase",
+    "Plan",
     "PlanarArm",
     "Preset",
     "RLSConfig",
+    "RLSState",
     "RMHLConfig",
+    "RMHLState",
     "Reservoir",
     "ReservoirConfig",
     "Simulation",
     "Supertrex",
     "SupertrexConfig",
+    "SupertrexState",
     "Switches",
     "Task",
     "Trace",
@@ -52,7 +61,6 @@ __all__ = [
     "phi",
     "preset",
     "psi",
-    "rls_update_",
     "rmhl_delta",
     "sum_of_sines",
     "sum_of_sines_task",

@@ -1,4 +1,4 @@
-"""RLS's inverse correlation matrix with deferred rank-1 updates: P = P₀ − K diag(d) Kᵀ, flushed every m steps.
+"""The RLS step, on an inverse correlation matrix kept with deferred rank-1 updates: P = P₀ − K diag(d) Kᵀ.
 
 A plain RLS step reads P for k = P r and then reads and writes all of P for P ← P − s c k kᵀ: three passes over N²
 numbers, memory-bound at N = 1000. Keeping the last m terms s c k kᵀ as columns of K (N × m) gives the same k with
@@ -15,7 +15,7 @@ DEFAULT_PENDING = 16
 
 
 class DeferredInverse:
-    """P (B, N, N) of a batch of RLS readouts; :meth:`update_` is one (gated) RLS step, as ``rls_update_``."""
+    """P (B, N, N) of a batch of RLS readouts; :meth:`update_` is the one RLS step of every readout here."""
 
     def __init__(self, P: torch.Tensor, pending: int = DEFAULT_PENDING):
         batch, n, _ = P.shape
@@ -57,8 +57,16 @@ class DeferredInverse:
         error: torch.Tensor,
         gate: torch.Tensor | float = 1.0,
         rows: Sequence[int] | None = None,
+        forgetting: float = 1.0,
     ) -> None:
-        """k = P r, c = 1/(1 + rᵀk), W ← W − s c e₋ kᵀ, P ← P − s c k kᵀ (deferred); ``rows``: only these seeds."""
+        """One RLS step in place with a-priori ``error`` e₋ = W r − y (B, d), rates r (B, N), weights W (B, d, N).
+
+        k = P r, c = 1/(λ_f + rᵀk), W ← W − s c e₋ kᵀ, P ← (P − s c k kᵀ)/λ_f, with gate s ∈ [0, 1] per batch
+        element and forgetting factor λ_f ∈ (0, 1] (with λ_f < 1 nothing is deferred). ``rows``: only these seeds
+        (the others have s = 0).
+        """
+        if forgetting != 1.0:
+            self._flush()
         if rows is None:
             k = torch.bmm(self.P0, r.unsqueeze(2))
         else:
@@ -73,11 +81,14 @@ class DeferredInverse:
             shut = torch.ones(k.shape[0], dtype=torch.bool, device=k.device)
             shut[list(rows)] = False
             k[shut] = 0  # their s = 0: c = 1, and a zero term
-        c = 1.0 / (1.0 + torch.bmm(r.unsqueeze(1), k).view(-1))
+        c = 1.0 / (forgetting + torch.bmm(r.unsqueeze(1), k).view(-1))
         sc = c * gate
         W.baddbmm_(error.unsqueeze(2), k.transpose(1, 2) * sc.view(-1, 1, 1), alpha=-1.0)
         self.K[:, :, self.count] = k[:, :, 0]
         self.d[:, self.count] = sc
         self.count += 1
-        if self.count == self.pending:
+        if forgetting != 1.0:
+            self._flush()
+            self.P0.div_(forgetting)
+        elif self.count == self.pending:
             self._flush()

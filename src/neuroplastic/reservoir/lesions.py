@@ -1,4 +1,4 @@
-"""Lesion and dopamine switches for the exploratory (basal-ganglia) pathway.
+"""Interventions on the exploratory (basal-ganglia) pathway as data: switches for a run, and a plan over trials.
 
 Which of these Pyle & Rosenbaum (2019) used, and with which parameters, is not stated in the
 paper's text we could check: they are offered as hypotheses to test, not as the paper's protocol.
@@ -13,39 +13,81 @@ import torch
 
 @dataclass(frozen=True, kw_only=True)
 class Switches:
-    """Interventions, each active from a global step on (None = never).
+    """Interventions in force during one run of the simulation (the default: none).
 
-    - ``lesion_at``: remove the exploratory pathway (W₂ := 0, ξ := 0, no further W₂ learning).
-    - ``dopamine_at``: from then on, until ``dopamine_until`` (None = for good), Φ ← ``dopamine_scale``·Φ +
-      ``tonic_offset`` (depletion: scale < 1; L-DOPA-like tonic dopamine: an offset; restored afterwards).
-    - ``corrupt_at``: pathological exploratory output z₂ ← z₂ + ``corrupt_offset`` + ``corrupt_noise``·U[−1, 1].
+    - ``lesioned``: the exploratory pathway is removed (W₂ := 0, ξ := 0, no W₂ learning; ē still tracks the error).
+    - ``dopamine_scale``, ``tonic_offset``: Φ ← ``dopamine_scale``·Φ + ``tonic_offset`` (depletion: scale < 1;
+      L-DOPA-like tonic dopamine: an offset).
+    - ``corrupt_noise``, ``corrupt_offset``: pathological exploratory output z₂ ← z₂ + ``corrupt_offset`` +
+      ``corrupt_noise``·U[−1, 1].
+    - ``keep_exploratory``: at test (no exploration), SUPERTREX keeps its exploratory pathway, z = W₁ r + W₂ r,
+      instead of removing it.
+    - ``gate_theta``: SUPERTREX's gate threshold θ in this run (None: its config's); a tiny θ shuts the gate, so the
+      mastery pathway W₁ stays as it is while the exploratory one learns.
     """
 
-    lesion_at: int | None = None
-    dopamine_at: int | None = None
-    dopamine_until: int | None = None
+    lesioned: bool = False
     dopamine_scale: float = 1.0
     tonic_offset: float = 0.0
-    corrupt_at: int | None = None
     corrupt_noise: float = 0.0
     corrupt_offset: float = 0.0
+    keep_exploratory: bool = False
+    gate_theta: float | None = None
 
-    def lesioned(self, step: int) -> bool:
-        """Whether the exploratory pathway is removed at ``step``."""
-        return self.lesion_at is not None and step >= self.lesion_at
+    def __post_init__(self) -> None:
+        if self.dopamine_scale < 0 or self.corrupt_noise < 0:
+            raise ValueError(f"dopamine_scale and corrupt_noise must be >= 0, got {self}")
+        if self.gate_theta is not None and not self.gate_theta > 0:
+            raise ValueError(f"gate_theta must be > 0 (or None), got {self.gate_theta}")
 
-    def modulation(self, phi: torch.Tensor, step: int) -> torch.Tensor:
+    def modulation(self, phi: torch.Tensor) -> torch.Tensor:
         """Φ after the dopamine switch."""
-        if self.dopamine_at is None or step < self.dopamine_at:
-            return phi
-        if self.dopamine_until is not None and step >= self.dopamine_until:
+        if self.dopamine_scale == 1.0 and self.tonic_offset == 0.0:
             return phi
         return phi * self.dopamine_scale + self.tonic_offset
 
-    def corrupted(self, step: int) -> bool:
-        """Whether the exploratory output is corrupted at ``step``."""
-        active = self.corrupt_at is not None and step >= self.corrupt_at
-        return active and bool(self.corrupt_noise or self.corrupt_offset)
+    @property
+    def corrupted(self) -> bool:
+        """Whether the exploratory output is corrupted."""
+        return bool(self.corrupt_noise or self.corrupt_offset)
 
 
 NO_SWITCHES = Switches()
+
+
+@dataclass(frozen=True)
+class Phase:
+    """``trials`` consecutive training trials under ``switches`` (None: every remaining trial)."""
+
+    switches: Switches = NO_SWITCHES
+    trials: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.trials is not None and self.trials < 1:
+            raise ValueError(f"a phase lasts at least one trial (or None: the rest), got {self.trials}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Training as consecutive phases; trials after the last phase run without interventions.
+
+    E.g. ``Plan((Phase(trials=5), Phase(Switches(lesioned=True))))``: a lesion at the start of the sixth trial.
+    """
+
+    phases: tuple[Phase, ...] = ()
+
+    def __post_init__(self) -> None:
+        if any(p.trials is None for p in self.phases[:-1]):
+            raise ValueError("only the last phase may last for every remaining trial (trials=None)")
+
+    def switches(self, trial: int) -> Switches:
+        """The switches in force during training trial ``trial`` (counted from 0)."""
+        first = 0
+        for phase in self.phases:
+            if phase.trials is None or trial < first + phase.trials:
+                return phase.switches
+            first += phase.trials
+        return NO_SWITCHES
+
+
+NO_PLAN = Plan()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
 from neuroplastic.reservoir.deferred import DeferredInverse
-from neuroplastic.reservoir.tasks import Task
+from neuroplastic.reservoir.lesions import NO_SWITCHES, Switches
+from neuroplastic.reservoir.state import BatchedState
 
 
 class NotApplicable(ValueError):
@@ -29,92 +29,86 @@ class RLSConfig:
             raise ValueError(f"need alpha > 0, learn_every >= 1 and 0 < forgetting <= 1, got {self}")
 
 
-def rls_update_(
-    P: torch.Tensor,
-    W: torch.Tensor,
-    r: torch.Tensor,
-    error: torch.Tensor,
-    *,
-    gate: torch.Tensor | float = 1.0,
-    forgetting: float = 1.0,
-) -> None:
-    """One RLS step in place with a-priori ``error`` e₋ = W r − y (B, d), rates r (B, N), P (B, N, N), W (B, d, N).
+@dataclass(eq=False)
+class RLSState(BatchedState):
+    """W (B, d, N), P (B, N, N, with its pending terms) and ``steps``, the number of learning steps so far."""
 
-    k = P r, c = 1/(λ_f + rᵀk), W ← W − s c e₋ kᵀ, P ← (P − s c k kᵀ)/λ_f, with gate s ∈ [0, 1] per batch element.
-    """
-    k = torch.bmm(P, r.unsqueeze(2))
-    c = 1.0 / (forgetting + torch.bmm(r.unsqueeze(1), k).view(-1))
-    sc = (c * gate).view(-1, 1, 1)
-    W.baddbmm_(error.unsqueeze(2), k.transpose(1, 2) * sc, alpha=-1.0)
-    P.baddbmm_(k * sc, k.transpose(1, 2), alpha=-1.0)
-    if forgetting != 1.0:
-        P.div_(forgetting)
-
-
-class RLS:
-    """FORCE readout z = W r trained online by RLS on e₋ = z − f (needs the target in output space).
-
-    ``gate`` (optional) maps the step index to a scale s ∈ [0, 1] (float or (B,) tensor) applied to each update.
-    """
-
-    def __init__(
-        self,
-        config: RLSConfig,
-        n: int,
-        n_out: int,
-        batch: int,
-        *,
-        dtype: torch.dtype = torch.float64,
-        device: str | torch.device = "cpu",
-        gate: Callable[[int], torch.Tensor | float] | None = None,
-    ):
-        self.config, self.gate = config, gate
-        self.W = torch.zeros(batch, n_out, n, dtype=dtype, device=device)
-        self.inverse = DeferredInverse(torch.eye(n, dtype=dtype, device=device).repeat(batch, 1, 1) / config.alpha)
+    W: torch.Tensor
+    inverse: DeferredInverse
+    steps: int = 0
 
     @property
     def P(self) -> torch.Tensor:
         """The inverse correlation matrix P (B, N, N)."""
         return self.inverse.matrix
 
-    def check_task(self, task: Task) -> None:
-        """Raise :class:`NotApplicable` unless the error is measured in output space (h = identity)."""
-        if task.plant is not None:
-            raise NotApplicable(
-                f"FORCE/RLS needs the target in output space, but task {task.name!r} measures the error through a "
-                "plant h(z) (it would need the inverse kinematics); use RMHL or SUPERTREX"
-            )
-
-    def output(self, r: torch.Tensor, step: int, *, explore: bool) -> torch.Tensor:
-        """z = W r (no exploration)."""
+    def output(self, r: torch.Tensor) -> torch.Tensor:
+        """z = W r (B, d)."""
         return torch.bmm(self.W, r.unsqueeze(2)).squeeze(2)
-
-    def learn(
-        self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, distance2: torch.Tensor, task: Task, step: int
-    ) -> None:
-        """Every ``learn_every`` steps (at steps k−1, 2k−1, …): RLS with e₋ = z − f."""
-        if (step + 1) % self.config.learn_every:
-            return
-        gate = 1.0 if self.gate is None else self.gate(step)
-        if self.config.forgetting == 1.0:
-            self.inverse.update_(self.W, r, z - target, gate)
-        else:
-            rls_update_(self.P, self.W, r, z - target, gate=gate, forgetting=self.config.forgetting)
-
-    def state_dict(self) -> dict[str, Any]:
-        """W and P (with its pending terms)."""
-        return {"W": self.W.clone(), "inverse": self.inverse.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from a :meth:`state_dict` of the same shape."""
-        self.W.copy_(state["W"])
-        self.inverse.load_state_dict(state["inverse"])
-
-    def keep_rows_(self, rows: torch.Tensor) -> None:
-        """Keep only the readouts at batch positions ``rows`` (a seed that diverged is dropped)."""
-        self.W = self.W[rows]
-        self.inverse.keep_rows_(rows)
 
     def weight_norms(self) -> dict[str, torch.Tensor]:
         """‖W‖_F per batch element."""
         return {"W": torch.linalg.vector_norm(self.W, dim=(1, 2))}
+
+
+@dataclass(frozen=True)
+class RLS:
+    """FORCE readout z = W r trained online by RLS on e₋ = z − f (needs the target f in output space).
+
+    The readout holds only its constants; the caller holds its :class:`RLSState` (from :meth:`init`).
+    """
+
+    config: RLSConfig
+    needs_output_target = True  # learns from e₋ = z − f: the target must be in output space (no plant h)
+
+    def init(
+        self,
+        n: int,
+        n_out: int,
+        seeds: Sequence[int],
+        *,
+        dtype: torch.dtype = torch.float64,
+        device: str | torch.device = "cpu",
+    ) -> RLSState:
+        """W = 0, P = I/α for each seed."""
+        like = {"dtype": dtype, "device": torch.device(device)}
+        eye = torch.eye(n, **like).repeat(len(seeds), 1, 1)
+        return RLSState(torch.zeros(len(seeds), n_out, n, **like), DeferredInverse(eye / self.config.alpha))
+
+    def output(
+        self, state: RLSState, r: torch.Tensor, *, explore: bool, switches: Switches = NO_SWITCHES
+    ) -> torch.Tensor:
+        """z = W r (no exploration, no interventions)."""
+        return state.output(r)
+
+    def partial_fit(
+        self,
+        state: RLSState,
+        r: torch.Tensor,
+        z: torch.Tensor,
+        target: torch.Tensor,
+        distance2: torch.Tensor,
+        *,
+        cost: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        switches: Switches = NO_SWITCHES,
+    ) -> RLSState:
+        """One step of learning, in place on ``state``: every ``learn_every``-th step, RLS with e₋ = z − f."""
+        state.steps += 1
+        if state.steps % self.config.learn_every == 0:
+            self.update(state, r, z - target)
+        return state
+
+    def update(
+        self,
+        state: RLSState,
+        r: torch.Tensor,
+        error: torch.Tensor,
+        *,
+        gate: torch.Tensor | float = 1.0,
+        rows: Sequence[int] | None = None,
+    ) -> None:
+        """One RLS step in place on ``state`` with a-priori error e₋ (B, d), gate s per seed (``rows``: only these).
+
+        The step is :meth:`DeferredInverse.update_`, with this readout's forgetting factor.
+        """
+        state.inverse.update_(state.W, r, error, gate, rows=rows, forgetting=self.config.forgetting)

@@ -9,15 +9,15 @@ Pyle & Rosenbaum (2019): Φ = a_φ sign(ē − e)|ē − e|^{b_φ} (optionally o
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 
 from neuroplastic.reservoir.lesions import NO_SWITCHES, Switches
 from neuroplastic.reservoir.noise import NoiseStream
-from neuroplastic.reservoir.tasks import Task
+from neuroplastic.reservoir.state import BatchedState
 
 _EXPLORATION_STREAM, _CORRUPTION_STREAM = 3, 4
 
@@ -91,102 +91,115 @@ def rmhl_delta(modulation: torch.Tensor, zhat: torch.Tensor, r: torch.Tensor, et
     return (modulation.unsqueeze(1) * zhat).mul_(eta).unsqueeze(2) * r.unsqueeze(1)
 
 
+@dataclass(eq=False)
+class RMHLState(BatchedState):
+    """What RMHL learns and tracks, per seed.
+
+    W (B, d, N); the low-passes z̄ of the exploratory output and z̄_total of the total output (B, d); ē (B,); the
+    exploration amplitude β (B,); the last exploratory output z (B, d); the exploration and corruption noise streams;
+    ``steps``, the number of learning steps so far (the t of η(t)).
+    """
+
+    W: torch.Tensor
+    zbar: torch.Tensor
+    zbar_total: torch.Tensor
+    ebar: torch.Tensor
+    beta: torch.Tensor
+    z: torch.Tensor
+    exploration: NoiseStream
+    corruption: NoiseStream
+    steps: int = 0
+
+    def weight_norms(self) -> dict[str, torch.Tensor]:
+        """‖W‖_F per batch element."""
+        return {"W": torch.linalg.vector_norm(self.W, dim=(1, 2))}
+
+
+@dataclass(frozen=True)
 class RMHL:
     """Exploratory readout z = W r + ξ learned from a scalar error only (the rule of the module docstring).
 
-    The state is explicit: W (B, d, N), z̄ (B, d), ē (B,), β (B,). Per step: z̄ ← z̄ + a_z(z − z̄);
-    e = error(h(z), f) (+ cost); ē ← ē + a_e(e − ē); β ← Ψ(ē); W ← W + η(t) Φ(ē − e) (z − z̄) rᵀ.
+    The readout holds only its constants; the caller holds its :class:`RMHLState` (from :meth:`init`). Per step:
+    z̄ ← z̄ + a_z(z − z̄); e = ‖h(z) − f‖² (+ cost); ē ← ē + a_e(e − ē); β ← Ψ(ē); W ← W + η(t) Φ(ē − e) (z − z̄) rᵀ.
     """
 
-    def __init__(
+    config: RMHLConfig
+    needs_output_target = False  # learns from a scalar error: any task
+
+    def init(
         self,
-        config: RMHLConfig,
         n: int,
         n_out: int,
         seeds: Sequence[int],
         *,
         dtype: torch.dtype = torch.float64,
         device: str | torch.device = "cpu",
-        switches: Switches = NO_SWITCHES,
-    ):
-        self.config, self.switches = config, switches
+    ) -> RMHLState:
+        """W = 0, z̄ = 0, ē = 0, β = β₀, and each seed's own exploration and corruption noise streams."""
         batch, device = len(seeds), torch.device(device)
-        self.W = torch.zeros(batch, n_out, n, dtype=dtype, device=device)
-        self.zbar = torch.zeros(batch, n_out, dtype=dtype, device=device)
-        self.zbar_total = torch.zeros(batch, n_out, dtype=dtype, device=device)
-        self.ebar = torch.zeros(batch, dtype=dtype, device=device)
-        self.beta = torch.full((batch,), config.beta0, dtype=dtype, device=device)
-        self.last_error = torch.zeros(batch, dtype=dtype, device=device)
-        self.z = torch.zeros(batch, n_out, dtype=dtype, device=device)
-        self.exploration = NoiseStream(seeds, _EXPLORATION_STREAM, (n_out,), dtype=dtype, device=device)
-        self.corruption = NoiseStream(seeds, _CORRUPTION_STREAM, (n_out,), dtype=dtype, device=device)
+        like = {"dtype": dtype, "device": device}
+        return RMHLState(
+            W=torch.zeros(batch, n_out, n, **like),
+            zbar=torch.zeros(batch, n_out, **like),
+            zbar_total=torch.zeros(batch, n_out, **like),
+            ebar=torch.zeros(batch, **like),
+            beta=torch.full((batch,), self.config.beta0, **like),
+            z=torch.zeros(batch, n_out, **like),
+            exploration=NoiseStream(seeds, _EXPLORATION_STREAM, (n_out,), **like),
+            corruption=NoiseStream(seeds, _CORRUPTION_STREAM, (n_out,), **like),
+        )
 
-    def check_task(self, task: Task) -> None:
-        """Any task with a scalar error works."""
+    def output(
+        self, state: RMHLState, r: torch.Tensor, *, explore: bool, switches: Switches = NO_SWITCHES
+    ) -> torch.Tensor:
+        """z = W r + β ξ while exploring (plus any corruption), W r at test; 0 once lesioned (W := 0).
 
-    def exploratory_output(self, r: torch.Tensor, step: int, *, explore: bool) -> torch.Tensor:
-        """z₂ = W r + ξ while exploring (plus any corruption); W r at test; 0 once lesioned."""
-        if self.switches.lesioned(step):
-            self.W.zero_()
-            self.z = torch.zeros_like(self.z)
-            return self.z
-        z = torch.bmm(self.W, r.unsqueeze(2)).squeeze(2)
+        Draws the noise it uses from ``state``'s streams and keeps z in ``state`` for :meth:`partial_fit`.
+        """
+        if switches.lesioned:
+            state.W.zero_()
+            state.z = torch.zeros_like(state.z)
+            return state.z
+        z = torch.bmm(state.W, r.unsqueeze(2)).squeeze(2)
         if explore:
-            z.addcmul_(self.beta.unsqueeze(1), self.exploration.next())
-        if self.switches.corrupted(step):
-            z.add_(self.corruption.next(), alpha=self.switches.corrupt_noise).add_(self.switches.corrupt_offset)
-        self.z = z
+            z.addcmul_(state.beta.unsqueeze(1), state.exploration.next())
+        if switches.corrupted:
+            z.add_(state.corruption.next(), alpha=switches.corrupt_noise).add_(switches.corrupt_offset)
+        state.z = z
         return z
 
-    def output(self, r: torch.Tensor, step: int, *, explore: bool) -> torch.Tensor:
-        """The output: the exploratory pathway alone."""
-        return self.exploratory_output(r, step, explore=explore)
+    def partial_fit(
+        self,
+        state: RMHLState,
+        r: torch.Tensor,
+        z: torch.Tensor,
+        target: torch.Tensor,
+        distance2: torch.Tensor,
+        *,
+        cost: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        switches: Switches = NO_SWITCHES,
+    ) -> RMHLState:
+        """One update, in place on ``state``, from e = ``distance2`` + ``cost`` of a high-passed output.
 
-    def learn(
-        self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, distance2: torch.Tensor, task: Task, step: int
-    ) -> None:
-        """One update from the error e = ``distance2`` + cost of the total output ``z`` (may include other pathways)."""
+        ``z`` is the total output (it may include other pathways; the exploratory one is ``state.z``); ``cost``
+        maps a high-passed output ż (B, d) to the movement cost Σ c_k |ż_k| (B,).
+        """
         c = self.config
-        self.zbar.lerp_(self.z, c.a_z)
-        zhat = self.z - self.zbar
+        state.zbar.lerp_(state.z, c.a_z)
+        zhat = state.z - state.zbar
         e = distance2
-        if task.costs:
+        if cost is not None:
             if c.cost_highpass == "total":
-                self.zbar_total.lerp_(z, c.a_z)
-                e = e + task.cost(z - self.zbar_total)
+                state.zbar_total.lerp_(z, c.a_z)
+                e = e + cost(z - state.zbar_total)
             else:
-                e = e + task.cost(z - self.zbar if c.cost_highpass == "scripts" else zhat)
-        self.last_error = e
-        self.ebar.lerp_(e, c.a_e)
-        self.beta = psi(self.ebar, c.psi_a, c.psi_b)
-        if self.switches.lesioned(step):
-            return
-        mod = phi(self.ebar - e, a=c.phi_a, b=c.phi_b, one_sided=c.one_sided, binary=c.modulation == "binary")
-        mod = self.switches.modulation(mod, step)
-        eta = c.eta / (1 + step / c.eta_decay_steps)
-        self.W.add_(rmhl_delta(mod, zhat, r, eta))
-
-    _STATE = ("W", "zbar", "zbar_total", "ebar", "beta", "last_error", "z")
-
-    def state_dict(self) -> dict[str, Any]:
-        """W, z̄, ē, β, the last error and output, and the exploration and corruption streams."""
-        state: dict[str, Any] = {name: getattr(self, name).clone() for name in self._STATE}
-        return state | {"exploration": self.exploration.state_dict(), "corruption": self.corruption.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from a :meth:`state_dict` of the same shape and seeds."""
-        for name in self._STATE:
-            setattr(self, name, state[name].to(self.W.device).clone())
-        self.exploration.load_state_dict(state["exploration"])
-        self.corruption.load_state_dict(state["corruption"])
-
-    def keep_rows_(self, rows: torch.Tensor) -> None:
-        """Keep only the readouts at batch positions ``rows`` (a seed that diverged is dropped)."""
-        for name in self._STATE:
-            setattr(self, name, getattr(self, name)[rows])
-        self.exploration.keep_rows_(rows)
-        self.corruption.keep_rows_(rows)
-
-    def weight_norms(self) -> dict[str, torch.Tensor]:
-        """‖W‖_F per batch element."""
-        return {"W": torch.linalg.vector_norm(self.W, dim=(1, 2))}
+                e = e + cost(z - state.zbar if c.cost_highpass == "scripts" else zhat)
+        state.ebar.lerp_(e, c.a_e)
+        state.beta = psi(state.ebar, c.psi_a, c.psi_b)
+        t, state.steps = state.steps, state.steps + 1
+        if switches.lesioned:
+            return state
+        mod = phi(state.ebar - e, a=c.phi_a, b=c.phi_b, one_sided=c.one_sided, binary=c.modulation == "binary")
+        eta = c.eta / (1 + t / c.eta_decay_steps)
+        state.W.add_(rmhl_delta(switches.modulation(mod), zhat, r, eta))
+        return state

@@ -7,6 +7,7 @@ D²(t) ← D² + a_D(‖h(z) − f(t)‖² − D²) is computed for a chunk of s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
@@ -14,8 +15,10 @@ import torch
 
 from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.core.threads import torch_threads
+from neuroplastic.reservoir.lesions import NO_SWITCHES, Switches
 from neuroplastic.reservoir.network import Reservoir
 from neuroplastic.reservoir.noise import CHUNK
+from neuroplastic.reservoir.rls import NotApplicable
 from neuroplastic.reservoir.tasks import Task
 
 Feedback = Literal["closed_loop", "teacher_forced", "replay"]
@@ -27,19 +30,8 @@ FEEDBACK_DESCRIPTIONS = {
 D_FILTER = 2e-4  # per-step low-pass factor of the squared error behind D(t) (τ_e = 1 s at dt = 0.2 ms)
 
 
-class Readout(Protocol):
-    """What the loop needs from a learner (RLS, RMHL, Supertrex)."""
-
-    def check_task(self, task: Task) -> None:
-        """Raise if the learner cannot be trained on ``task``."""
-
-    def output(self, r: torch.Tensor, step: int, *, explore: bool) -> torch.Tensor:
-        """The total output z (B, d)."""
-
-    def learn(
-        self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, distance2: torch.Tensor, task: Task, step: int
-    ) -> None:
-        """Update weights in place from this step (``distance2`` = ‖h(z) − f‖², computed once by the loop)."""
+class ReadoutState(Protocol):
+    """What the loop needs from a readout's state (a :class:`~neuroplastic.reservoir.state.BatchedState`)."""
 
     def weight_norms(self) -> dict[str, torch.Tensor]:
         """Frobenius norms of the readout weights, each (B,)."""
@@ -47,11 +39,39 @@ class Readout(Protocol):
     def keep_rows_(self, rows: torch.Tensor) -> None:
         """Keep only the batch elements at positions ``rows`` (increasing)."""
 
+    def clone(self) -> Any:
+        """An independent copy."""
+
     def state_dict(self) -> dict[str, Any]:
         """Everything that changes while it learns, as tensors and plain data."""
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from a :meth:`state_dict`."""
+
+
+class Readout(Protocol):
+    """What the loop needs from a learning rule (RLS, RMHL, Supertrex): constants only, its state held apart."""
+
+    needs_output_target: bool  # learns from e₋ = z − f, so the task must measure its error in output space
+
+    def init(self, n: int, n_out: int, seeds: Sequence[int], *, dtype: torch.dtype, device: str | torch.device) -> Any:
+        """The initial state for a batch of ``seeds``."""
+
+    def output(self, state: Any, r: torch.Tensor, *, explore: bool, switches: Switches) -> torch.Tensor:
+        """The total output z (B, d)."""
+
+    def partial_fit(
+        self,
+        state: Any,
+        r: torch.Tensor,
+        z: torch.Tensor,
+        target: torch.Tensor,
+        distance2: torch.Tensor,
+        *,
+        cost: Callable[[torch.Tensor], torch.Tensor] | None,
+        switches: Switches,
+    ) -> Any:
+        """One step of learning on ``state`` (``distance2`` = ‖h(z) − f‖², computed once by the loop)."""
 
 
 OnDivergence = Literal["stop", "drop"]
@@ -105,7 +125,10 @@ class Trace:
 
 
 class Simulation:
-    """Explicit loop state (x, r, z_fb, D², step) for one reservoir batch, one readout and one task.
+    """Explicit loop state (x, r, z_fb, D², step) and readout state for one reservoir batch, one readout and one task.
+
+    ``readout`` is a learning rule's constants; its state (weights, running averages, noise streams) is
+    :attr:`readout_state`, from ``readout.init`` unless ``readout_state`` is given.
 
     ``on_divergence``: "stop" raises :class:`DivergenceError` when any seed's state or output becomes non-finite;
     "drop" removes that seed from the batch (reservoir, readout and loop state), records it in :attr:`dropped` and
@@ -122,6 +145,7 @@ class Simulation:
         clock: bool = False,
         threads: int | None = 1,
         on_divergence: OnDivergence = "stop",
+        readout_state: ReadoutState | None = None,
     ):
         if task.n_out != net.n_out:
             raise ValueError(f"task {task.name!r} has {task.n_out} outputs but the reservoir feeds back {net.n_out}")
@@ -131,8 +155,15 @@ class Simulation:
             raise ValueError("the reservoir has an input layer: pass clock=True (the phase cue is its input)")
         if on_divergence not in ("stop", "drop"):
             raise ValueError(f"on_divergence must be 'stop' or 'drop', got {on_divergence!r}")
-        readout.check_task(task)
+        if readout.needs_output_target and task.plant is not None:
+            raise NotApplicable(
+                f"{type(readout).__name__} needs the target in output space, but task {task.name!r} measures the error "
+                "through a plant h(z) (it would need the inverse kinematics); use RMHL or SUPERTREX"
+            )
         self.net, self.readout, self.task, self.clock, self.threads = net, readout, task, clock, threads
+        if readout_state is None:
+            readout_state = readout.init(net.config.n, net.n_out, net.seeds, dtype=net.dtype, device=net.device)
+        self.readout_state = readout_state
         self.on_divergence = on_divergence
         self.seeds = net.seeds
         self.alive = list(range(net.batch))
@@ -142,15 +173,19 @@ class Simulation:
         self.D2 = torch.zeros(net.batch, dtype=net.dtype, device=net.device)
         self.step = 0
 
-    def state(self) -> dict[str, torch.Tensor | int | tuple[int, ...]]:
-        """A copy of the loop state (not the readout's weights), for :meth:`restore`."""
+    def state(self) -> dict[str, Any]:
+        """A copy of the loop state and the readout's state, for :meth:`restore`."""
+        return self._loop() | {"readout": self.readout_state.clone()}
+
+    def _loop(self) -> dict[str, Any]:
         tensors = {"x": self.x, "r": self.r, "z_fb": self.z_fb, "D2": self.D2}
         return {**{k: v.clone() for k, v in tensors.items()}, "step": self.step, "alive": tuple(self.alive)}
 
-    def restore(self, state: dict[str, torch.Tensor | int | tuple[int, ...]]) -> None:
+    def restore(self, state: dict[str, Any], *, readout: bool = True) -> None:
         """Return to a state from :meth:`state` (e.g. to test one trained network under two protocols).
 
-        Seeds dropped since the state was taken stay dropped (the readout no longer holds them).
+        ``readout=False`` rewinds the loop only: the readout goes on from where it is (its weights, running averages
+        and noise streams). Seeds dropped since the state was taken stay dropped.
         """
         saved = list(state.get("alive", range(self.net.batch)))
         missing = sorted(set(self.alive) - set(saved))
@@ -161,6 +196,11 @@ class Simulation:
             state[k][rows.to(state[k].device)].clone() for k in ("x", "r", "z_fb", "D2")
         )
         self.step = int(state["step"])
+        if readout:
+            readout_state = state["readout"].clone()
+            if len(saved) != len(self.alive):
+                readout_state.keep_rows_(rows)
+            self.readout_state = readout_state
 
     def state_dict(self) -> dict[str, Any]:
         """The whole simulation as tensors and plain data, for a checkpoint.
@@ -168,12 +208,12 @@ class Simulation:
         Loop state, reservoir noise streams, readout and dropped seeds: a simulation built alike and given it by
         :meth:`load_state_dict` continues identically.
         """
-        loop = self.state()
+        loop = self._loop()
         return {
             "loop": loop | {"alive": list(loop["alive"])},
             "dropped": [asdict(d) for d in self.dropped],
             "net": self.net.state_dict(),
-            "readout": self.readout.state_dict(),
+            "readout": self.readout_state.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -184,12 +224,12 @@ class Simulation:
         if alive != self.alive:
             rows = torch.tensor(alive, dtype=torch.long)
             self.net.keep_rows_(rows)
-            self.readout.keep_rows_(rows)
+            self.readout_state.keep_rows_(rows)
             self.alive = alive
         self.net.load_state_dict(state["net"])
-        self.readout.load_state_dict(state["readout"])
+        self.readout_state.load_state_dict(state["readout"])
         self.dropped = [DroppedSeed(**{**d, "quantities": tuple(d["quantities"])}) for d in state["dropped"]]
-        self.restore(state["loop"])
+        self.restore(state["loop"], readout=False)
 
     @torch.no_grad()
     def run(
@@ -201,15 +241,19 @@ class Simulation:
         replay: torch.Tensor | None = None,
         record_every: int = 100,
         keep_outputs: bool = False,
+        switches: Switches = NO_SWITCHES,
     ) -> Trace:
         """Advance ``steps`` steps; ``learn`` turns on learning, rate noise and exploration.
+
+        ``switches``: the interventions in force during this run (a lesion, dopamine, a kept exploratory pathway);
+        a :class:`~neuroplastic.reservoir.lesions.Plan` gives them trial by trial.
 
         ``replay`` (steps, B, d) is the fed-back signal for ``feedback="replay"`` (B: every seed the simulation
         started with). The loop runs on ``threads`` CPU threads (default 1: its many small operations, the sparse
         J r above all, run slower with more threads, and much slower on a busy machine); None keeps torch's setting.
         """
         with torch_threads(self.threads):
-            return self._run(steps, learn, feedback, replay, record_every, keep_outputs)
+            return self._run(steps, learn, feedback, replay, record_every, keep_outputs, switches)
 
     def _run(
         self,
@@ -219,8 +263,10 @@ class Simulation:
         replay: torch.Tensor | None,
         record_every: int,
         keep_outputs: bool,
+        switches: Switches,
     ) -> Trace:
-        net, task, readout = self.net, self.task, self.readout
+        net, task, readout, state = self.net, self.task, self.readout, self.readout_state
+        cost = task.cost if task.costs else None
         if not isinstance(steps, int) or steps < 1:
             raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
         if not isinstance(record_every, int) or record_every < 1:
@@ -268,20 +314,20 @@ class Simulation:
             inputs = task.clock(t0, count, **like) if self.clock else None
             recorded = []
             for i in range(count):
-                t, k = t0 + i, chunk_start + i
+                k = chunk_start + i
                 net.step_(x, r, self.z_fb, None if inputs is None else inputs[i], noisy=learn)
-                z = readout.output(r, t, explore=learn)
+                z = readout.output(state, r, explore=learn, switches=switches)
                 f = targets[i]
                 d2 = task.distance2(z, f)
                 if learn:
-                    readout.learn(r, z, f, d2, task, t)
+                    readout.partial_fit(state, r, z, f, d2, cost=cost, switches=switches)
                 d2_buffer[i] = d2
                 if outputs is not None:
                     outputs[k, columns] = z
                 if k % record_every == 0:
                     rec_z[k // record_every, columns] = z
                     recorded.append(i)
-                    for name, value in readout.weight_norms().items():
+                    for name, value in state.weight_norms().items():
                         if name not in rec_norms:
                             rec_norms[name] = torch.full((n_rec, width), nan, **like)
                         rec_norms[name][k // record_every, columns] = value
@@ -301,11 +347,13 @@ class Simulation:
             diverged = ~(torch.isfinite(z).all(-1) & torch.isfinite(x).all(-1))
             if bool(diverged.any()):
                 if self.on_divergence == "stop":
-                    raise _divergence(net, readout, z, x, diverged, step=t0 + count - 1, learn=learn, feedback=feedback)
+                    raise _divergence(
+                        net, readout, state, z, x, diverged, step=t0 + count - 1, learn=learn, feedback=feedback
+                    )
                 bad = ~torch.isfinite(d2_buffer[:count])
                 first_bad = torch.where(bad.any(0), bad.to(torch.int8).argmax(0), count - 1) + t0
                 self._drop(diverged, first_bad, z, x, learn=learn, feedback=feedback)
-                x, r = self.x, self.r
+                x, r, state = self.x, self.r, self.readout_state
                 d2_buffer = torch.empty(CHUNK, len(self.alive), **like)
                 if replay is not None:
                     replay = replay[:, ~diverged]
@@ -341,7 +389,7 @@ class Simulation:
     ) -> None:
         """Record the diverged seeds and remove them from the reservoir, the readout and the loop state."""
         for row in diverged.nonzero().view(-1).tolist():
-            bad = _non_finite(self.readout, z, x, torch.tensor([row]))
+            bad = _non_finite(self.readout, self.readout_state, z, x, torch.tensor([row]))
             cause = _cause(self.net, self.readout, bad, learn=learn, feedback=feedback)
             self.dropped.append(DroppedSeed(self.seeds[self.alive[row]], int(first_bad[row]), tuple(bad), cause))
         keep = (~diverged).nonzero().view(-1)
@@ -349,7 +397,7 @@ class Simulation:
         self.x, self.r, self.z_fb, self.D2 = (t[keep] for t in (self.x, self.r, self.z_fb, self.D2))
         if self.alive:
             self.net.keep_rows_(keep)
-            self.readout.keep_rows_(keep)
+            self.readout_state.keep_rows_(keep)
 
 
 def deviation(task: Task, outputs: torch.Tensor, start: int, D2: torch.Tensor) -> torch.Tensor:
@@ -378,16 +426,16 @@ def low_pass(initial: torch.Tensor, values: torch.Tensor, a: float) -> torch.Ten
     return g * (initial + a * torch.cumsum(values / g, 0))
 
 
-def _non_finite(readout: Readout, z: torch.Tensor, x: torch.Tensor, rows: torch.Tensor) -> list[str]:
+def _non_finite(
+    readout: Readout, state: ReadoutState, z: torch.Tensor, x: torch.Tensor, rows: torch.Tensor
+) -> list[str]:
     """The quantities of batch rows ``rows`` that hold NaN or inf."""
     name = type(readout).__name__
     bad = [
         label for label, t in (("reservoir state x", x), ("readout output z", z)) if not bool(t[rows].isfinite().all())
     ]
     return bad + [
-        f"{name} weights {key}"
-        for key, norms in readout.weight_norms().items()
-        if not bool(norms[rows].isfinite().all())
+        f"{name} weights {key}" for key, norms in state.weight_norms().items() if not bool(norms[rows].isfinite().all())
     ]
 
 
@@ -415,6 +463,7 @@ def _cause(net: Reservoir, readout: Readout, bad: list[str], *, learn: bool, fee
 def _divergence(
     net: Reservoir,
     readout: Readout,
+    state: ReadoutState,
     z: torch.Tensor,
     x: torch.Tensor,
     diverged: torch.Tensor,
@@ -426,7 +475,7 @@ def _divergence(
     """The error for a chunk that ended non-finite: which quantities are non-finite, and the cause it can prove."""
     rows = diverged.nonzero().view(-1)
     seeds = [net.seeds[i] for i in rows.tolist()]
-    bad = _non_finite(readout, z, x, rows)
+    bad = _non_finite(readout, state, z, x, rows)
     cause = _cause(net, readout, bad, learn=learn, feedback=feedback)
     return DivergenceError(
         f"{', '.join(bad)} of seed(s) {seeds} became non-finite at step {step} (checked every {CHUNK} steps); "

@@ -8,17 +8,16 @@ and s = ½[1 − tanh(σ(|ē| − θ))], P ← P − s c k kᵀ and W₁ ← W�
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 
-from neuroplastic.reservoir.deferred import DeferredInverse
 from neuroplastic.reservoir.lesions import NO_SWITCHES, Switches
-from neuroplastic.reservoir.rls import RLSConfig
-from neuroplastic.reservoir.rmhl import RMHL, RMHLConfig
-from neuroplastic.reservoir.tasks import Task
+from neuroplastic.reservoir.rls import RLS, RLSConfig, RLSState
+from neuroplastic.reservoir.rmhl import RMHL, RMHLConfig, RMHLState
+from neuroplastic.reservoir.state import BatchedState
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,78 +45,79 @@ def gate(ebar: torch.Tensor, theta: float, slope: float = 5e5) -> torch.Tensor:
     return 0.5 * (1 - torch.tanh(slope * (ebar.abs() - theta)))
 
 
+@dataclass(eq=False)
+class SupertrexState(BatchedState):
+    """The mastery pathway's RLS state (W₁, P) and the exploratory pathway's RMHL state (W₂, z̄₂, ē, β, …)."""
+
+    mastery: RLSState
+    explorer: RMHLState
+
+    def weight_norms(self) -> dict[str, torch.Tensor]:
+        """‖W₁‖_F (mastery) and ‖W₂‖_F (exploratory) per batch element."""
+        return {"W1": self.mastery.weight_norms()["W"], "W2": self.explorer.weight_norms()["W"]}
+
+
+@dataclass(frozen=True)
 class Supertrex:
-    """The two-pathway readout. State: W₁, P (mastery) and the exploratory :class:`RMHL`'s W₂, z̄₂, ē, β.
+    """The two-pathway readout; it holds only its constants, the caller holds its :class:`SupertrexState`.
 
     At test (``explore=False``) the exploratory pathway is removed (W₂ r is dropped, as in the authors' scripts)
-    unless ``keep_exploratory`` is set, in which case z₂ = W₂ r without noise.
+    unless the switches keep it (``keep_exploratory``), in which case z₂ = W₂ r without noise.
     """
 
-    def __init__(
+    config: SupertrexConfig
+    mastery: RLS = field(init=False, repr=False)  # the mastery pathway's rule, RLS(config.rls)
+    explorer: RMHL = field(init=False, repr=False)  # the exploratory pathway's rule, RMHL(config.rmhl)
+    needs_output_target = False  # learns from a scalar error: any task
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mastery", RLS(self.config.rls))
+        object.__setattr__(self, "explorer", RMHL(self.config.rmhl))
+
+    def init(
         self,
-        config: SupertrexConfig,
         n: int,
         n_out: int,
         seeds: Sequence[int],
         *,
         dtype: torch.dtype = torch.float64,
         device: str | torch.device = "cpu",
-        switches: Switches = NO_SWITCHES,
-        keep_exploratory: bool = False,
-    ):
-        self.config, self.keep_exploratory = config, keep_exploratory
-        self.explorer = RMHL(config.rmhl, n, n_out, seeds, dtype=dtype, device=device, switches=switches)
-        self.W = torch.zeros(len(seeds), n_out, n, dtype=dtype, device=device)
-        self.inverse = DeferredInverse(
-            torch.eye(n, dtype=dtype, device=device).repeat(len(seeds), 1, 1) / config.rls.alpha
-        )
+    ) -> SupertrexState:
+        """W₁ = 0, P = I/α, and the exploratory pathway's initial state."""
+        like = {"dtype": dtype, "device": device}
+        return SupertrexState(self.mastery.init(n, n_out, seeds, **like), self.explorer.init(n, n_out, seeds, **like))
 
-    @property
-    def P(self) -> torch.Tensor:
-        """The mastery pathway's inverse correlation matrix P (B, N, N)."""
-        return self.inverse.matrix
-
-    def check_task(self, task: Task) -> None:
-        """Any task with a scalar error works."""
-
-    def output(self, r: torch.Tensor, step: int, *, explore: bool) -> torch.Tensor:
-        """z = z₁ + z₂ while training; z₁ (+ noise-free z₂ if ``keep_exploratory``) at test."""
-        z1 = torch.bmm(self.W, r.unsqueeze(2)).squeeze(2)
-        if explore or self.keep_exploratory:
-            return z1 + self.explorer.exploratory_output(r, step, explore=explore)
+    def output(
+        self, state: SupertrexState, r: torch.Tensor, *, explore: bool, switches: Switches = NO_SWITCHES
+    ) -> torch.Tensor:
+        """z = z₁ + z₂ while training; z₁ (+ noise-free z₂ if ``switches.keep_exploratory``) at test."""
+        z1 = state.mastery.output(r)
+        if explore or switches.keep_exploratory:
+            return z1 + self.explorer.output(state.explorer, r, explore=explore, switches=switches)
         return z1
 
-    def learn(
-        self, r: torch.Tensor, z: torch.Tensor, target: torch.Tensor, distance2: torch.Tensor, task: Task, step: int
-    ) -> None:
+    def partial_fit(
+        self,
+        state: SupertrexState,
+        r: torch.Tensor,
+        z: torch.Tensor,
+        target: torch.Tensor,
+        distance2: torch.Tensor,
+        *,
+        cost: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        switches: Switches = NO_SWITCHES,
+    ) -> SupertrexState:
         """Exploratory update every step; gated mastery RLS every ``learn_every`` steps (skipped where s = 0)."""
-        self.explorer.learn(r, z, target, distance2, task, step)
-        c = self.config
-        if (step + 1) % c.rls.learn_every:
-            return
-        s = gate(self.explorer.ebar, c.theta, c.gate_slope)
+        explorer, mastery, c = state.explorer, state.mastery, self.config
+        self.explorer.partial_fit(explorer, r, z, target, distance2, cost=cost, switches=switches)
+        mastery.steps += 1
+        if mastery.steps % c.rls.learn_every:
+            return state
+        theta = c.theta if switches.gate_theta is None else switches.gate_theta
+        s = gate(explorer.ebar, theta, c.gate_slope)
         opened = s.nonzero().view(-1).tolist()
         if not opened:
-            return
-        error = (self.explorer.z if c.mastery_target == "z2" else self.explorer.zbar) * -c.kappa
-        self.inverse.update_(self.W, r, error, s, rows=None if len(opened) == len(s) else opened)
-
-    def state_dict(self) -> dict[str, Any]:
-        """W₁, P (with its pending terms) and the exploratory pathway's state."""
-        return {"W": self.W.clone(), "inverse": self.inverse.state_dict(), "explorer": self.explorer.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from a :meth:`state_dict` of the same shape and seeds."""
-        self.W.copy_(state["W"])
-        self.inverse.load_state_dict(state["inverse"])
-        self.explorer.load_state_dict(state["explorer"])
-
-    def keep_rows_(self, rows: torch.Tensor) -> None:
-        """Keep only the readouts at batch positions ``rows`` (a seed that diverged is dropped)."""
-        self.W = self.W[rows]
-        self.inverse.keep_rows_(rows)
-        self.explorer.keep_rows_(rows)
-
-    def weight_norms(self) -> dict[str, torch.Tensor]:
-        """‖W₁‖_F (mastery) and ‖W₂‖_F (exploratory) per batch element."""
-        return {"W1": torch.linalg.vector_norm(self.W, dim=(1, 2)), "W2": self.explorer.weight_norms()["W"]}
+            return state
+        error = (explorer.z if c.mastery_target == "z2" else explorer.zbar) * -c.kappa
+        self.mastery.update(mastery, r, error, gate=s, rows=None if len(opened) == len(s) else opened)
+        return state

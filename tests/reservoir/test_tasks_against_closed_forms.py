@@ -1,3 +1,8 @@
+"""The tasks: arm kinematics, movement cost, butterfly and sum-of-sines targets, the clock input.
+
+Oracle: closed forms evaluated by hand at known angles and phases.
+"""
+
 import math
 
 import pytest

@@ -1,3 +1,9 @@
+"""RMHL's pieces and one Hoerzer step.
+
+Oracle: the closed forms Ψ(ē) = a (10 ē)^b, Φ = a sign(δ)|δ|^b, the gate ½[1 − tanh(σ(|ē| − θ))]; for the expected
+update, the analytic gradient −∂‖W r − f‖²/∂W (Monte Carlo); for the Hoerzer step, the update re-derived by hand.
+"""
+
 import math
 
 import pytest
@@ -59,17 +65,19 @@ def test_hoerzer_preset_and_validation():
 
 def test_hoerzer_step_uses_binary_modulation_and_decaying_rate(fixed_noise):
     task = butterfly_task(100)
-    rmhl = RMHL(HOERZER2014, 4, 2, [0])
+    rmhl = RMHL(HOERZER2014)
+    state = rmhl.init(4, 2, [0])
     xi = torch.tensor([[0.4, -1.0]])
-    rmhl.exploration = fixed_noise(xi)
-    rmhl.ebar.fill_(2.0)  # recent error high: the next error is an improvement, M = 1
+    state.exploration = fixed_noise(xi)
+    state.ebar.fill_(2.0)  # recent error high: the next error is an improvement, M = 1
+    state.steps = 40_000  # η = η₀ / (1 + 40 000 / 20 000) = η₀ / 3
     r = torch.tensor([[0.5, -0.5, 0.25, 1.0]])
-    step = 40_000  # η = η₀ / (1 + 40 000 / 20 000) = η₀ / 3
-    z = rmhl.output(r, step, explore=True)
+    z = rmhl.output(state, r, explore=True)
     torch.testing.assert_close(z, 0.5 * xi)  # W = 0, fixed amplitude 0.5
     f = torch.tensor([0.1, 0.1])
-    d2 = task.distance2(z, f)
-    rmhl.learn(r, z, f, d2, task, step)
+    d2 = ((z - f) ** 2).sum(1)
+    rmhl.partial_fit(state, r, z, f, task.distance2(z, f))
     expected = 5e-4 / 3 * torch.outer((z - 0.2 * z)[0], r[0])
-    torch.testing.assert_close(rmhl.W[0], expected)
-    torch.testing.assert_close(rmhl.ebar, 0.8 * 2.0 + 0.2 * d2)
+    torch.testing.assert_close(state.W[0], expected)
+    torch.testing.assert_close(state.ebar, 0.8 * 2.0 + 0.2 * d2)
+    assert state.steps == 40_001

@@ -1,4 +1,11 @@
-"""Invalid configurations, inputs and loop arguments are refused; a divergence is blamed on its actual cause."""
+"""The contracts of the reservoir, the readouts and the simulation loop.
+
+Invalid configurations, inputs and loop arguments are refused; a divergence is blamed on its actual cause;
+``restore`` brings back what ``state`` saved.
+
+Oracle: the documented contract (each refusal's message, the step of the chunk that diverged, the cause a divergence
+can prove, the test run from the saved state).
+"""
 
 import math
 from dataclasses import replace
@@ -16,6 +23,7 @@ from neuroplastic.reservoir import (
     Simulation,
     Supertrex,
     Task,
+    arm_task,
     butterfly_task,
     preset,
 )
@@ -27,7 +35,7 @@ NAN, INF = float("nan"), float("inf")
 def _simulation(config=None, n=20):
     p = preset("pyle2019-task1", period=PERIOD, n=n)
     net = Reservoir(config or p.reservoir, 2, [0])
-    return Simulation(net, Supertrex(p.supertrex, n, 2, [0]), p.task)
+    return Simulation(net, Supertrex(p.supertrex), p.task)
 
 
 @pytest.mark.parametrize("n_out", [0, -1])
@@ -94,7 +102,7 @@ def test_a_non_finite_loop_state_is_named_not_blamed_on_the_learning_rate(name):
 
 def test_a_non_finite_target_is_named():
     nan_task = Task("broken", 2, 100, lambda steps: torch.full((len(steps), 2), NAN))
-    sim = Simulation(Reservoir(ReservoirConfig(n=20), 2, [0]), RLS(RLSConfig(learn_every=1), 20, 2, 1), nan_task)
+    sim = Simulation(Reservoir(ReservoirConfig(n=20), 2, [0]), RLS(RLSConfig(learn_every=1)), nan_task)
     with pytest.raises(ValueError, match=r"task 'broken' gives a non-finite target f\(t\) at steps 0..249"):
         sim.run(600, learn=True)
 
@@ -126,14 +134,61 @@ def test_recurrent_bound_is_the_largest_absolute_row_sum_of_J():
 def test_the_readout_is_blamed_when_it_diverges():
     p = preset("pyle2019-task1", period=PERIOD, n=20)
     explosive = replace(p.supertrex, rmhl=replace(p.supertrex.rmhl, eta=1e6))
-    sim = Simulation(Reservoir(p.reservoir, 2, [0]), Supertrex(explosive, 20, 2, [0]), p.task)
+    sim = Simulation(Reservoir(p.reservoir, 2, [0]), Supertrex(explosive), p.task)
     with pytest.raises(DivergenceError, match=r"Supertrex weights W1.*\(the Supertrex readout diverged; lower its"):
         sim.run(600, learn=True)
 
 
 def test_a_readout_that_was_already_broken_is_not_blamed_on_learning_in_a_test_run():
     net = Reservoir(ReservoirConfig(n=20), 2, [3, 4])
-    rls = RLS(RLSConfig(learn_every=1), 20, 2, 2)
-    rls.W[1, 0, 0] = INF
+    sim = Simulation(net, RLS(RLSConfig(learn_every=1)), butterfly_task(100))
+    sim.readout_state.W[1, 0, 0] = INF
     with pytest.raises(DivergenceError, match=r"seed\(s\) \[4\] .*\(this run did not learn"):
-        Simulation(net, rls, butterfly_task(100)).run(10, learn=False)
+        sim.run(10, learn=False)
+
+
+def test_protocol_errors_are_clear():
+    p = preset("pyle2019-task1", period=PERIOD, n=20)
+    net = Reservoir(p.reservoir, 2, [0])
+    rls = RLS(p.force)
+    with pytest.raises(ValueError, match="teacher forcing"):
+        Simulation(net, Supertrex(preset("pyle2019-task2").supertrex), arm_task(period=PERIOD)).run(
+            5, learn=False, feedback="teacher_forced"
+        )
+    with pytest.raises(ValueError, match="replay tensor"):
+        Simulation(net, rls, p.task).run(5, learn=False, feedback="replay")
+    with pytest.raises(ValueError, match="input layer"):
+        Simulation(net, rls, p.task, clock=True)
+    with pytest.raises(ValueError, match="3 outputs"):
+        Simulation(net, rls, arm_task((1.0, 1.0, 1.0), period=PERIOD))
+
+
+def test_divergence_stops_with_the_step():
+    p = preset("pyle2019-task1", period=PERIOD, n=20)
+    explosive = replace(p.supertrex, rmhl=replace(p.supertrex.rmhl, eta=1e6))
+    sim = Simulation(Reservoir(p.reservoir, 2, [0]), Supertrex(explosive), p.task)
+    with pytest.raises(DivergenceError, match="at step 249 .* lower its learning rate"):
+        sim.run(600, learn=True)
+
+
+def test_divergence_names_the_seed_that_diverged():
+    net = Reservoir(ReservoirConfig(n=20), 2, [3, 4])
+    sim = Simulation(net, RLS(RLSConfig(learn_every=1)), butterfly_task(100))
+    sim.readout_state.W[1, 0, 0] = float("inf")
+    with pytest.raises(DivergenceError, match=r"seed\(s\) \[4\]"):
+        sim.run(10, learn=False)
+
+
+def test_a_restored_state_brings_back_the_readout_unless_asked_to_keep_it():
+    """Oracle: the test run from the saved state before any further learning."""
+    p = preset("pyle2019-task2", period=PERIOD, n=20)
+    sim = Simulation(Reservoir(p.reservoir, 2, [2, 3]), Supertrex(replace(p.supertrex, theta=10.0)), p.task)
+    sim.run(300, learn=True)
+    saved = sim.state()
+    before = sim.run(100, learn=False, record_every=1).z
+    sim.restore(saved)
+    sim.run(300, learn=True)  # W₁ and W₂ move on
+    sim.restore(saved, readout=False)
+    assert not torch.allclose(sim.run(100, learn=False, record_every=1).z, before)
+    sim.restore(saved)
+    torch.testing.assert_close(sim.run(100, learn=False, record_every=1).z, before, rtol=0, atol=0)
