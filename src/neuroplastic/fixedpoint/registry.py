@@ -79,7 +79,7 @@ class Reparam:
 
 @dataclass(frozen=True)
 class ReparamV4:
-    """ΔW4 = Σ_i [(I − W G_i) δ_i][(I − W G_i)ᵀ(I − W G_i) r_i]ᵀ: inverse-free."""
+    """ΔW4 = ``Σ_i [(I − W G_i) δ_i][(I − W G_i)ᵀ(I − W G_i) r_i]ᵀ``: inverse-free."""
 
     name: ClassVar[str] = "reparam_v4"
     symbol: ClassVar[str] = "ΔW4"
