@@ -200,14 +200,16 @@ def main() -> int:
                 sys.exit(f"the unmutated code does not pass {' '.join(folders)}: {outcome} {detail}")
             print(f"baseline: {' '.join(folders)} pass on the unmutated code\n")
         rows = []
-        print(f"| {'mutant':<36} | {'result':<8} | {'defect':<84} | caught by |")
-        print(f"|{'-' * 38}|{'-' * 10}|{'-' * 86}|-----------|")
+        name_width, defect_width = max(len(m.name) for m in chosen), max(len(m.description) for m in chosen)
+        print(f"| {'mutant':<{name_width}} | result   | {'defect':<{defect_width}} | caught by |")
+        print(f"|{'-' * (name_width + 2)}|----------|{'-' * (defect_width + 2)}|-----------|")
         for mutant in chosen:
             outcome, detail = run_tests(mutated_copy(workdir, mutant), mutant.tests, args.timeout)
             result = "survived" if outcome == "passed" else "caught"
             caught_by = detail if outcome == "failed" else (detail or "-")
             rows.append(result)
-            print(f"| {mutant.name:<36} | {result:<8} | {mutant.description:<84} | {caught_by} |", flush=True)
+            row = f"| {mutant.name:<{name_width}} | {result:<8} | {mutant.description:<{defect_width}} | {caught_by} |"
+            print(row, flush=True)
     survived = rows.count("survived")
     print(f"\n{len(rows) - survived} of {len(rows)} mutants caught" + (f", {survived} survived" if survived else ""))
     return 1 if survived else 0
