@@ -72,14 +72,14 @@ def compare_with_backprop(name: str, make: Callable[[], nn.Module], x: torch.Ten
 
     steps = {
         "backprop": bp_step,
-        "exact": pc_step(layers, mode="exact"),
-        f"fixed_pred eta=1 n={chain}": pc_step(layers, mode="fixed_pred"),
-        "fixed_pred eta=0.1 n=20": pc_step(layers, mode="fixed_pred", eta=0.1, n=20),
-        f"strict eta=0.1 n={STRICT_N}": pc_step(layers, mode="strict", eta=0.1, n=STRICT_N),
+        "exact": pc_step(layers, mode=pc.Exact()),
+        f"fixed_pred eta=1 n={chain}": pc_step(layers, mode=pc.FixedPred()),
+        "fixed_pred eta=0.1 n=20": pc_step(layers, mode=pc.FixedPred(eta=0.1, n=20)),
+        f"strict eta=0.1 n={STRICT_N}": pc_step(layers, mode=pc.Strict(eta=0.1, n=STRICT_N)),
         f"floor of strict n={STRICT_N}": strict_floor(layers, x, STRICT_N),
     }
     if not isinstance(model, nn.Sequential):
-        steps["exact, traced at every call"] = pc_step(model, mode="exact")
+        steps["exact, traced at every call"] = pc_step(model, mode=pc.Exact())
     times = interleaved_seconds(steps, repeats)
     base = times["backprop"]
     print(f"\n{name}: backprop step {statistics.median(base) * 1e3:.2f} ms (median of {repeats})")

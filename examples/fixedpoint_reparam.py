@@ -3,7 +3,7 @@
 The network's output is read from the fixed point r* = f(W r* + U x) of τ dr/dt = −r + f(W r + U x). Gradient
 descent on W needs the adjoint solve λ = G (I − Wᵀ G)⁻¹ δ (δ = ∂L/∂r*, G = diag f′ at the fixed point); the
 reparameterised rule needs only matrix products, ΔW3 = Σ_i [(I − W G_i) G_i δ_i][(I − G_i W)ᵀ(I − G_i W) r_i]ᵀ, and is
-what ``apply_rule(..., "reparam")`` writes into ``W.grad``. Uses cached MNIST when available, otherwise synthetic
+what ``apply_rule(..., Reparam())`` writes into ``W.grad``. Uses cached MNIST when available, otherwise synthetic
 images. Exits non-zero unless the loss fell and test accuracy ends well above chance (10%).
 """
 
@@ -13,7 +13,7 @@ import torch
 from torch.nn import functional as F
 
 from neuroplastic.data import DataUnavailableError, load, synthetic_images
-from neuroplastic.fixedpoint import FixedPointRNN, apply_rule, max_real_eig
+from neuroplastic.fixedpoint import FixedPointRNN, Reparam, apply_rule, max_real_eig
 
 torch.set_num_threads(1)
 try:
@@ -30,7 +30,7 @@ losses = []
 for step in range(150):
     x, y = train.batch(torch.randint(len(train), (128,), generator=generator), flatten=True)
     optimizer.zero_grad()
-    outcome = apply_rule(model, x, lambda logits: F.cross_entropy(logits, y), "reparam")  # noqa: B023
+    outcome = apply_rule(model, x, lambda logits: F.cross_entropy(logits, y), Reparam())  # noqa: B023
     optimizer.step()
     losses.append(outcome.loss.item())
     if step % 50 == 0:

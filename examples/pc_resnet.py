@@ -40,14 +40,14 @@ def images(data, idx):
 
 x, y = images(train, torch.randint(len(train), (64,)))
 backprop = torch.autograd.grad(loss_fn(model(x), y), list(model.parameters()))
-pc.pc_backward(layers, loss_fn, x, y, mode="fixed_pred", eta=1.0)
+pc.pc_backward(layers, loss_fn, x, y, mode=pc.FixedPred(eta=1.0))
 worst = max(((p.grad - g).norm() / g.norm()).item() for p, g in zip(model.parameters(), backprop, strict=True))
 print(f"fixed prediction (η = 1, n = {layers.longest_chain}) against backprop: largest relative error {worst:.1e}")
 
 for step in range(200):
     x, y = images(train, torch.randint(len(train), (64,)))
     optimizer.zero_grad()
-    result = pc.pc_backward(layers, loss_fn, x, y, mode="fixed_pred", eta=1.0)
+    result = pc.pc_backward(layers, loss_fn, x, y, mode=pc.FixedPred(eta=1.0))
     optimizer.step()
     if step % 50 == 0:
         print(f"step {step:3d}  loss {result.loss.item():.3f}")

@@ -41,7 +41,7 @@ for step in range(100):
     x, y = train.batch(idx, flatten=True)
     optimizer.zero_grad()
     result = pc.pc_backward(
-        model, mse_on_one_hot, x, y, mode="strict", eta=0.1, n=20, compare_with_backprop=step % 25 == 0
+        model, mse_on_one_hot, x, y, mode=pc.Strict(eta=0.1, n=20), compare_with_backprop=step % 25 == 0
     )
     optimizer.step()
     if step % 25 == 0:

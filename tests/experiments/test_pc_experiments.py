@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from neuroplastic import pc
 from neuroplastic.data import DataUnavailableError
 from neuroplastic.experiments import pc_gradients, pc_shared, pc_train
 from neuroplastic.pc import fixed_pred_ratio
@@ -115,7 +116,12 @@ def test_a_setting_names_its_loss_and_refuses_an_option_of_another_mode():
     assert pc_shared.Setting("fixed_pred", "ce", 0.2, 10, storage="absolute").label == (
         "fixed_pred η=0.2 n=10 (CE, absolute storage)"
     )
-    assert pc_shared.Setting("strict", "mse").pc_options() == {"mode": "strict", "eta": 1.0, "n": None}
+    assert pc_shared.Setting("strict", "mse").pc_mode() == pc.Strict(eta=1.0, n=None)
+    absolute = pc_shared.Setting("fixed_pred", eta=0.5, n=3, storage="absolute")
+    assert absolute.pc_mode() == pc.FixedPred(eta=0.5, n=3, storage="absolute")
+    assert pc_shared.Setting("exact").pc_mode() == pc.Exact()
+    with pytest.raises(ValueError, match="backprop is not a predictive-coding mode"):
+        pc_shared.Setting("backprop").pc_mode()
     with pytest.raises(ValueError, match="storage is an option of fixed prediction, not of strict"):
         pc_shared.Setting("strict", "mse", storage="absolute")
     with pytest.raises(ValueError, match="strict_grad_at is an option of strict PC, not of backprop"):

@@ -1,3 +1,5 @@
+"""Oracle: eigenvalues and singular values of the per-sample matrices −I + G_i W and I − G_i W, built explicitly."""
+
 import torch
 
 from neuroplastic.fixedpoint import condition, max_real_eig, spectral_abscissa

@@ -1,4 +1,5 @@
-"""``FixedPointRNN.forward`` returns a readout only of a fixed point, unless the caller accepts a non-fixed point."""
+"""Oracle: the linear closed form of the fixed point; ``FixedPointRNN.forward`` returns a readout only of a fixed point,
+unless the caller accepts a non-fixed point."""
 
 import re
 import warnings

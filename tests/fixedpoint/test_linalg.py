@@ -1,4 +1,5 @@
-"""Batched solves on the CPU with 2 threads, where torch 2.13's batched LU breaks (Newton and the adjoint)."""
+"""Oracle: NumPy's solve per system and the closed forms; batched solves on the CPU with 2 threads, where torch
+2.13's batched LU breaks (Newton and the adjoint)."""
 
 import numpy as np
 import torch

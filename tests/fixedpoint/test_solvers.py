@@ -1,3 +1,6 @@
+"""Oracle: the residual ‖F(r) − r‖ of each solver's answer, the linear model's closed form r = (G⁻¹ − W)⁻¹ u, and
+the definition of the paper's 500 Euler steps."""
+
 import pytest
 import torch
 

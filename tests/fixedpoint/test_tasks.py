@@ -1,3 +1,5 @@
+"""Oracle: the authors' notebook (its initial loss) and the teacher, which fits its own targets up to their noise."""
+
 import torch
 
 from neuroplastic.fixedpoint import linear_teacher_student

@@ -134,14 +134,14 @@ def max_relative_error(model, expected):
 def test_exact_mode_equals_autograd_of_the_whole_model(graph_case):
     model, x, y = graph_case
     expected = autograd_grads(model, x, y)
-    pc.pc_backward(model, CE, x, y, mode="exact")
+    pc.pc_backward(model, CE, x, y, mode=pc.Exact())
     assert max_relative_error(model, expected) <= 1e-12
 
 
 def test_fixed_prediction_eta_one_over_the_longest_chain_equals_autograd(graph_case):
     model, x, y = graph_case
     expected = autograd_grads(model, x, y)
-    result = pc.pc_backward(model, CE, x, y, mode="fixed_pred", eta=1.0)
+    result = pc.pc_backward(model, CE, x, y, mode=pc.FixedPred(eta=1.0))
     assert result.steps == pc.trace_layers(model).longest_chain
     assert max_relative_error(model, expected) <= 1e-10
 
@@ -152,7 +152,7 @@ def test_fixed_prediction_one_step_short_misses_the_longest_path():
     expected = dict(zip((n for n, _ in model.named_parameters()), autograd_grads(model, x, y), strict=True))
     layers = pc.trace_layers(model)
     assert layers.longest_chain == 6  # stem, block1.fc1, block1.fc2, block2.fc1, block2.fc2, head
-    pc.pc_backward(layers, CE, x, y, mode="fixed_pred", eta=1.0, n=5)
+    pc.pc_backward(layers, CE, x, y, mode=pc.FixedPred(eta=1.0, n=5))
     stem = model.stem.weight
     assert ((stem.grad - expected["stem.weight"]).norm() / expected["stem.weight"].norm()).item() > 1e-3
     assert torch.allclose(model.head.weight.grad, expected["head.weight"], rtol=1e-12, atol=0)
@@ -171,13 +171,13 @@ def test_each_strict_step_is_a_gradient_step_on_the_hand_written_energy(make, en
     model = make()
     x, y = torch.randn(7, 6), torch.randint(0, 3, (7,))
     eta, gamma = 0.05, 0.5
-    start = pc.pc_backward(model, CE, x, y, mode="strict", eta=eta, n=1, output_precision=gamma)
+    start = pc.pc_backward(model, CE, x, y, mode=pc.Strict(eta=eta, n=1, output_precision=gamma))
     names = start.names[1:-1]
     beliefs = {k: start.vhat[l].clone().requires_grad_(True) for l, k in enumerate(names, start=1)}
     for steps in (1, 2, 3):
         grads = torch.autograd.grad(energy(model, x, y, beliefs, gamma), list(beliefs.values()))
         beliefs = {k: (v - eta * g).detach().requires_grad_(True) for (k, v), g in zip(beliefs.items(), grads)}
-        result = pc.pc_backward(model, CE, x, y, mode="strict", eta=eta, n=steps, output_precision=gamma)
+        result = pc.pc_backward(model, CE, x, y, mode=pc.Strict(eta=eta, n=steps, output_precision=gamma))
         for l, k in enumerate(names, start=1):
             assert torch.allclose(result.v[l], beliefs[k], rtol=1e-12, atol=1e-13)
     expected = torch.autograd.grad(energy(model, x, y, beliefs, gamma), list(model.parameters()))
@@ -188,7 +188,7 @@ def test_each_strict_step_is_a_gradient_step_on_the_hand_written_energy(make, en
 
 def test_strict_energy_does_not_increase_at_small_eta(graph_case):
     model, x, y = graph_case
-    result = pc.pc_backward(model, CE, x, y, mode="strict", eta=0.02, n=60)
+    result = pc.pc_backward(model, CE, x, y, mode=pc.Strict(eta=0.02, n=60))
     assert torch.all(result.energy[1:] <= result.energy[:-1] + 1e-14)
     assert result.energy[-1] < result.energy[0]
 
@@ -196,10 +196,10 @@ def test_strict_energy_does_not_increase_at_small_eta(graph_case):
 def test_a_sequential_traced_layer_by_layer_gives_the_sequential_numbers(case):
     model, loss_fn, x, y = case
     names = [name for name, _ in model.named_children()]
-    for mode, kwargs in [("exact", {}), ("fixed_pred", {"eta": 0.3, "n": 7}), ("strict", {"eta": 0.1, "n": 5})]:
-        chain = pc.pc_backward(model, loss_fn, x, y, mode=mode, **kwargs)
+    for mode in [pc.Exact(), pc.FixedPred(eta=0.3, n=7), pc.Strict(eta=0.1, n=5)]:
+        chain = pc.pc_backward(model, loss_fn, x, y, mode=mode)
         chain_grads = [p.grad.clone() for p in model.parameters()]
-        traced = pc.pc_backward(model, loss_fn, x, y, mode=mode, layers=names, **kwargs)
+        traced = pc.pc_backward(model, loss_fn, x, y, mode=mode, layers=names)
         assert traced.names[1:] == names
         for a, b in zip(chain_grads, model.parameters(), strict=True):
             assert torch.allclose(a, b.grad, rtol=1e-13, atol=1e-15)
@@ -210,7 +210,7 @@ def test_a_sequential_traced_layer_by_layer_gives_the_sequential_numbers(case):
 def test_strict_update_at_vhat_is_the_feedforward_vjp_of_the_final_errors():
     model = ResidualMLP()
     x, y = torch.randn(7, 6), torch.randint(0, 3, (7,))
-    result = pc.pc_backward(model, CE, x, y, mode="strict", eta=0.1, n=8, strict_grad_at="vhat")
+    result = pc.pc_backward(model, CE, x, y, mode=pc.Strict(eta=0.1, n=8, grad_at="vhat"))
     # Σ_l ⟨f_l(v̂), ε_l⟩ differentiated in θ with the feedforward beliefs held fixed, written out by hand
     h0 = torch.tanh(result.vhat[1])
     h1 = torch.tanh(h0 + result.vhat[3])
@@ -228,13 +228,13 @@ def test_strict_update_at_vhat_is_the_feedforward_vjp_of_the_final_errors():
     at_beliefs = [p.grad.clone() for p in model.parameters()]
     for p, g in zip(model.parameters(), expected, strict=True):
         assert torch.allclose(p.grad, g, rtol=1e-12, atol=1e-15)
-    pc.pc_backward(model, CE, x, y, mode="strict", eta=0.1, n=8)
+    pc.pc_backward(model, CE, x, y, mode=pc.Strict(eta=0.1, n=8))
     assert any(not torch.allclose(a, p.grad) for a, p in zip(at_beliefs, model.parameters(), strict=True))
 
 
 @pytest.mark.parametrize("first", ["flatten", "dropout", "frozen"])
-@pytest.mark.parametrize(("mode", "kwargs"), [("exact", {}), ("fixed_pred", {"eta": 1.0})])
-def test_first_layer_without_trainable_parameters(first, mode, kwargs):
+@pytest.mark.parametrize("mode", [pc.Exact(), pc.FixedPred(eta=1.0)])
+def test_first_layer_without_trainable_parameters(first, mode):
     head = [nn.Sequential(nn.Linear(16, 6), nn.Tanh()), nn.Linear(6, 3)]
     layer = {"flatten": nn.Flatten(), "dropout": nn.Dropout(0.3), "frozen": nn.Linear(16, 16)}[first]
     model = nn.Sequential(layer, *head)
@@ -246,7 +246,7 @@ def test_first_layer_without_trainable_parameters(first, mode, kwargs):
     expected = [p for p in model.parameters() if p.requires_grad]
     expected = torch.autograd.grad(CE(model(x), y), expected)
     torch.manual_seed(1)  # the same dropout mask as the oracle's pass
-    pc.pc_backward(model, CE, x, y, mode=mode, **kwargs)
+    pc.pc_backward(model, CE, x, y, mode=mode)
     trainable = [p for p in model.parameters() if p.requires_grad]
     for p, g in zip(trainable, expected, strict=True):
         assert ((p.grad - g).norm() / g.norm()).item() <= 1e-12
@@ -263,7 +263,7 @@ def test_dropout_mask_and_batchnorm_statistics_in_a_traced_model():
     after_one_pass = {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(twin_state)
     torch.manual_seed(3)
-    pc.pc_backward(model, CE, x, y, mode="fixed_pred", eta=1.0)
+    pc.pc_backward(model, CE, x, y, mode=pc.FixedPred(eta=1.0))
     assert max_relative_error(model, expected) <= 1e-10
     for k, v in model.state_dict().items():
         assert torch.equal(v, after_one_pass[k]), k
@@ -273,7 +273,7 @@ def test_in_place_activation_after_a_belief_does_not_overwrite_it():
     model = SmallResNet(channels=3, classes=3).eval()  # ReLU(inplace=True) reads the BatchNorm beliefs
     x, y = torch.randn(4, 1, 6, 6), torch.randint(0, 3, (4,))
     x_before = x.clone()
-    result = pc.pc_backward(model, CE, x, y, mode="exact")
+    result = pc.pc_backward(model, CE, x, y, mode=pc.Exact())
     assert torch.equal(x, x_before)
     assert (result.vhat[4] < 0).any()  # blocks.0.bn1's output is kept before its in-place ReLU
 
@@ -285,7 +285,7 @@ def test_rounding_sized_rises_at_relu_kinks_do_not_warn():
     x, y = torch.randn(32, 6), torch.randint(0, 3, (32,))
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        result = pc.pc_backward(model, CE, x, y, mode="strict", eta=0.2, n=60)
+        result = pc.pc_backward(model, CE, x, y, mode=pc.Strict(eta=0.2, n=60))
     rises = result.energy[1:] - result.energy[:-1]
     assert rises.max() > 64 * torch.finfo(torch.float64).eps * result.energy[0]  # F does rise at the kinks ...
     assert rises.max() < 1e-6 * result.energy[0]  # ... by amounts far below a divergence
@@ -323,10 +323,6 @@ def test_clear_errors_for_models_that_cannot_be_traced():
         pc.pc_backward(Branching(), CE, x, y, layers=["a", "nope"])
     with pytest.raises(ValueError, match="inside 'block1'"):
         pc.pc_backward(ResidualMLP(), CE, x, y, layers=["block1", "block1.fc1"])
-    with pytest.raises(ValueError, match="strict_grad_at='vhat' applies to mode='strict' only"):
-        pc.pc_backward(Branching(), CE, x, y, mode="exact", strict_grad_at="vhat")
-    with pytest.raises(ValueError, match="storage='absolute' applies to mode='fixed_pred' only"):
-        pc.pc_backward(Branching(), CE, x, y, mode="strict", storage="absolute")
 
 
 def test_layers_by_type_take_the_outermost_match():
@@ -335,5 +331,5 @@ def test_layers_by_type_take_the_outermost_match():
     x, y = torch.randn(7, 6), torch.randint(0, 3, (7,))
     model = layers.model
     expected = autograd_grads(model, x, y)
-    pc.pc_backward(layers, CE, x, y, mode="fixed_pred")
+    pc.pc_backward(layers, CE, x, y, mode=pc.FixedPred())
     assert max_relative_error(model, expected) <= 1e-10

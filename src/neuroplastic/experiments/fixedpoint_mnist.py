@@ -23,7 +23,7 @@ from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.data import LabelledImages
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
-from neuroplastic.fixedpoint import FixedPointRNN, apply_rule, max_real_eig, spectral_abscissa
+from neuroplastic.fixedpoint import RULES, FixedPointRNN, apply_rule, bptt_backward, max_real_eig, spectral_abscissa
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, distinct_colours, new_figure
 from neuroplastic.runs.folder import RunDir
@@ -31,7 +31,7 @@ from neuroplastic.runs.folder import RunDir
 DatasetName = Literal["mnist", "fashion_mnist"]
 MnistRule = Literal["euclidean", "reparam", "reparam_v4", "bptt"]
 _LABELS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
-_NAMES = {"euclidean": "ΔW1", "reparam": "ΔW3", "reparam_v4": "ΔW4", "bptt": "BPTT"}
+_NAMES = {name: RULES[name].symbol for name in ("euclidean", "reparam", "reparam_v4")} | {"bptt": "BPTT"}
 SOURCE = "prior code's saved results (updates on test batches, 500-step Euler solve)"
 # rule, lr -> train loss last-50 mean, train accuracy, test-batch accuracy, max Re eig(W), authors' saved results
 REFERENCE = {
@@ -160,15 +160,14 @@ def _train_one(
         x, y = train.batch(order[position * config.batch_size : (position + 1) * config.batch_size], flatten=True)
         x, y = x.to(device=device, dtype=model.W.dtype), y.to(device)
         optimizer.zero_grad(set_to_none=True)
-        outcome = apply_rule(
-            model,
-            x,
-            lambda logits: F.cross_entropy(logits, y),  # noqa: B023 (used at once, inside this iteration)
-            rule,
-            solve_options=_solve_options(config),
-            bptt_steps=500,
-            bptt_relax=0.01,
-        )
+
+        def batch_loss(logits: torch.Tensor) -> torch.Tensor:
+            return F.cross_entropy(logits, y)  # noqa: B023 (used at once, inside this iteration)
+
+        if rule == "bptt":
+            outcome = bptt_backward(model, x, batch_loss, steps=500, relax=0.01)
+        else:
+            outcome = apply_rule(model, x, batch_loss, RULES[rule](), solve_options=_solve_options(config))
         check_finite(outcome.loss, step=step, what=f"training loss ({train.name}, {_NAMES[rule]}, lr {lr:g})")
         check_finite(model.W.grad, step=step, what=f"{_NAMES[rule]} update ({train.name}, lr {lr:g})")
         update_norm = model.W.grad.norm().item()

@@ -276,7 +276,7 @@ def sweep_curve(model: nn.Sequential, setting: Setting, x: torch.Tensor, y: torc
                 with warnings.catch_warnings():
                     warnings.filterwarnings("ignore", message="strict PC energy increased", category=RuntimeWarning)
                     result = pc.pc_backward(
-                        model, setting.loss_fn, x, y, **replace(setting, n=n).pc_options(), compare_with_backprop=True
+                        model, setting.loss_fn, x, y, mode=replace(setting, n=n).pc_mode(), compare_with_backprop=True
                     )
             except DivergenceError as err:
                 curve["diverged"] = {"n": n, "message": str(err)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import nn
@@ -44,7 +44,7 @@ class Setting:
     values and errors as their differences, as Torch2PC does. Both are compatibility options, never our default.
     """
 
-    mode: Literal["backprop", "strict", "fixed_pred", "exact"]
+    mode: Literal[("backprop", *pc.MODES)]  # type: ignore[valid-type]
     loss: Loss = "ce"
     eta: float = 1.0
     n: int | None = None
@@ -82,14 +82,15 @@ class Setting:
         """ℒ(output, class indices)."""
         return LOSSES[self.loss]
 
-    def pc_options(self) -> dict[str, Any]:
-        """The `pc.pc_backward` keywords of this setting (compatibility options only when not the default)."""
-        options: dict[str, Any] = {"mode": self.mode, "eta": self.eta, "n": self.n}
-        if self.strict_grad_at != "beliefs":
-            options["strict_grad_at"] = self.strict_grad_at
-        if self.storage != "offsets":
-            options["storage"] = self.storage
-        return options
+    def pc_mode(self) -> pc.PCMode:
+        """The `pc` mode object of this setting (backprop has none)."""
+        if self.mode == "strict":
+            return pc.Strict(eta=self.eta, n=self.n, grad_at=self.strict_grad_at)
+        if self.mode == "fixed_pred":
+            return pc.FixedPred(eta=self.eta, n=self.n, storage=self.storage)
+        if self.mode == "exact":
+            return pc.Exact()
+        raise ValueError("backprop is not a predictive-coding mode")
 
 
 def train_step(
@@ -108,7 +109,7 @@ def train_step(
         loss.backward()
         optimizer.step()
         return loss.item(), None
-    result = pc.pc_backward(model, setting.loss_fn, x, y, **setting.pc_options(), compare_with_backprop=compare)
+    result = pc.pc_backward(model, setting.loss_fn, x, y, mode=setting.pc_mode(), compare_with_backprop=compare)
     optimizer.step()
     return result.loss.item(), result
 

@@ -7,28 +7,32 @@ One inference step updates every hidden belief at once (Jacobi): v_l ← v_l −
 = v_l + η(ε_l − Σ_c [J_c(v)ᵀ ε_c]_l), with one autograd call for all layers. Beliefs are held as offsets
 Δ_l = v_l − v̂_l. After n steps the update is dθ = ∇_θ F(v^(n)) / γ, i.e. dθ_l = (∂f_l/∂θ_l)ᵀ ε_l at the final
 beliefs, with ε_L = γ ∂ℒ/∂ṽ_L. With ``optimizer`` given (incremental PC), the weights also take one optimiser
-step from ∇_θ F at every inference step.
+step from ∇_θF/γ at every inference step.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
-from neuroplastic.pc.feedforward import LossFn
-from neuroplastic.pc.grads import regroup, write_grads
+from neuroplastic.pc.feedforward import Feedforward, LossFn
+from neuroplastic.pc.grads import grads_from_errors, regroup, write_grads
 from neuroplastic.pc.layers import PCLayers
+
+GradAt = Literal["beliefs", "vhat"]
+GRAD_AT: tuple[GradAt, ...] = ("beliefs", "vhat")
 
 
 @dataclass
 class StrictState:
-    """Outcome of strict inference: beliefs, errors at the final beliefs, energy trace, and parameter grads."""
+    """Outcome of strict inference: beliefs, errors at the final beliefs, energy trace and the update dθ."""
 
     v: list[torch.Tensor]
     eps: list[torch.Tensor | None]
     energy: torch.Tensor
-    grads: list[list[torch.Tensor | None]] | None
+    update: list[list[torch.Tensor | None]] | None
 
 
 @dataclass
@@ -103,21 +107,24 @@ def strict_inference(
     loss_fn: LossFn,
     x: torch.Tensor,
     y: torch.Tensor,
-    vhat: list[torch.Tensor],
+    ff: Feedforward,
     initial_offsets: list[torch.Tensor | None],
     params: list[list[torch.nn.Parameter]],
     *,
     eta: float,
     n: int,
     gamma: float,
-    optimizer: torch.optim.Optimizer | None,
-    grads_at_beliefs: bool = True,
+    grad_at: GradAt = "beliefs",
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> StrictState:
     """Run n strict inference steps from beliefs v̂ + Δ (Δ from ``initial_offsets``, ``None`` = 0).
 
-    ``grads_at_beliefs=False`` skips ∇_θF(v^(n)) (the caller takes the update elsewhere); ``grads`` is then ``None``.
+    The update is dθ = ∇_θF/γ, at the final beliefs (``grad_at="beliefs"``) or with the final errors at the
+    feedforward values (``"vhat"``, which needs ``ff`` to have recorded its graph). With ``optimizer`` the update is
+    written into ``.grad`` and applied at every step instead, and ``update`` is ``None``.
     """
     depth = layers.depth
+    vhat = ff.vhat()
     flat = [p for group in params for p in group]
     offsets: list[torch.Tensor | None] = [None] * depth
     for l in range(1, depth):
@@ -133,14 +140,35 @@ def strict_inference(
             for l in range(1, depth):
                 offsets[l].sub_(eta * step.belief_grads[l])
             if optimizer is not None:
-                write_grads(params, regroup(step.param_grads, params), accumulate=False, scale=1 / gamma)
+                write_grads(params, _per_unit_precision(regroup(step.param_grads, params), gamma), accumulate=False)
                 optimizer.step()
-        learn = optimizer is None and grads_at_beliefs
+        learn = optimizer is None and grad_at == "beliefs"
         last = [False] * (depth + 1)
         final = _gradients(layers, loss_fn, x, y, vhat, offsets, gamma, last, flat if learn else [], output_grad=True)
     energies.append(final.energy)
     eps = final.eps
     eps[depth] = final.dF_doutput
     v = [x] + [vhat[l] + offsets[l] for l in range(1, depth)] + [final.output]
-    grads = regroup(final.param_grads, params) if learn else None
-    return StrictState(v=v, eps=eps, energy=torch.stack(energies), grads=grads)
+    if optimizer is not None:
+        update = None
+    else:
+        energy_grads = regroup(final.param_grads, params) if learn else grads_from_errors(ff, params, eps)
+        update = _per_unit_precision(energy_grads, gamma)
+    return StrictState(v=v, eps=eps, energy=torch.stack(energies), update=update)
+
+
+def _per_unit_precision(energy_grads: list[list[torch.Tensor | None]], gamma: float):
+    """dθ = ∇_θF / γ, so that γ → 0 approaches ∇_θℒ."""
+    return [[None if g is None else g.detach() / gamma for g in group] for group in energy_grads]
+
+
+def first_energy_rise(energy: torch.Tensor, rtol: float = 1e-6) -> int | None:
+    """The first inference step after which F rose by more than ``rtol``·|F^(0)| (or rounding), or ``None``.
+
+    Gradient descent on F with a small η does not raise F where F is smooth; at the kinks of ReLU or max-pooling
+    a converged inference can rise by rounding-sized amounts (≈ 1e-9 of F^(0)), which are not a divergence.
+    """
+    rounding = 64 * torch.finfo(energy.dtype).eps * energy[:-1].abs().clamp(min=1)
+    tolerance = torch.maximum(rtol * energy[0].abs(), rounding)
+    rises = (energy[1:] > energy[:-1] + tolerance).nonzero()
+    return int(rises[0]) + 1 if len(rises) else None
