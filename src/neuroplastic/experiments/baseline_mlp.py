@@ -18,11 +18,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from neuroplastic.core.activations import SOFTPLUS_BETA, ActivationName
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.divergence import check_finite
-from neuroplastic.core.mlp import Activation, mlp
+from neuroplastic.core.mlp import mlp
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import TrainingStream
 from neuroplastic.data import LabelledImages
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.runs.experiment import Experiment, ReportRow
@@ -41,8 +43,8 @@ class BaselineMLPConfig(DataExperimentConfig):
     datasets: tuple[DatasetName, ...] = ("mnist", "fashion_mnist")
     modes: tuple[Mode, ...] = ("online", "minibatch")
     hidden: tuple[int, ...] = (170, 130, 100, 70)
-    activation: Activation = "softplus"
-    softplus_beta: float = 10.0
+    activation: ActivationName = "softplus"
+    softplus_beta: float = SOFTPLUS_BETA
     bias: bool = False
     online_lr: float = 0.01
     minibatch_optimizer: Literal["sgd", "adam"] = "adam"
@@ -125,7 +127,9 @@ def _train_phase(
     eval_interval = max(1, config.eval_every // batch)
 
     sizes = [train.images[0].numel(), *config.hidden, train.n_classes]
-    init = make_generator(config.seed, phase // len(config.modes), 1)  # same init for both modes of a dataset
+    init = make_generator(
+        config.seed, phase // len(config.modes), TrainingStream.INIT
+    )  # same init for both modes of a dataset
     model = mlp(sizes, activation=config.activation, beta=config.softplus_beta, bias=config.bias, generator=init)
     model.to(device)
     if mode == "online":

@@ -21,6 +21,7 @@ from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import TrainingStream
 from neuroplastic.data import LabelledImages
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.fixedpoint import FixedPointRNN, apply_rule, max_real_eig, spectral_abscissa
@@ -109,7 +110,12 @@ def _model(config: FixedPointMNISTConfig, d: int, n_in: int, n_out: int, device:
     """The same initial network (W, U, R) for every rule and learning rate of a data set."""
     dtype = getattr(torch, config.dtype)
     model = FixedPointRNN(
-        config.n, n_in, n_out, rho=config.rho, generator=make_generator(config.seed, d, 1), dtype=dtype
+        config.n,
+        n_in,
+        n_out,
+        rho=config.rho,
+        generator=make_generator(config.seed, d, TrainingStream.INIT),
+        dtype=dtype,
     )
     return model.to(device)
 
@@ -156,7 +162,7 @@ def _train_one(
     unconverged_steps, tick = 0, time.perf_counter()
     for step in range(config.epochs * steps_per_epoch):
         epoch, position = divmod(step, steps_per_epoch)
-        order = torch.randperm(len(train), generator=make_generator(config.seed, d, 2, epoch))
+        order = torch.randperm(len(train), generator=make_generator(config.seed, d, TrainingStream.ORDER, epoch))
         x, y = train.batch(order[position * config.batch_size : (position + 1) * config.batch_size], flatten=True)
         x, y = x.to(device=device, dtype=model.W.dtype), y.to(device)
         optimizer.zero_grad(set_to_none=True)

@@ -20,6 +20,7 @@ import torch
 
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import EpisodePart, MetaStream
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.data import EpisodeSampler, LabelledImages, split_classes
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_split, synthetic_note
@@ -270,17 +271,24 @@ def _meta_learner(
     )
 
 
-def _stream(config, images, classes, sizes, feedback, *, stream, k_shot, meta_batch, start=0, device="cpu"):
-    """Episodes for every seed: ``stream`` 1 is meta-training, 2 meta-testing (same tasks for every rule)."""
+def _stream(config, images, classes, sizes, feedback, *, stream: MetaStream, k_shot, meta_batch, start=0, device="cpu"):
+    """Episodes for every seed of meta-training or meta-testing (``stream``; the same tasks for every rule)."""
     seeds = [config.seed + r for r in range(config.seeds)]
     samplers = [
-        EpisodeSampler(images.labels, classes, config.n_way, k_shot, config.n_query, seed=_substream(s, stream, 0))
+        EpisodeSampler(
+            images.labels,
+            classes,
+            config.n_way,
+            k_shot,
+            config.n_query,
+            seed=_substream(s, stream, EpisodePart.SAMPLER),
+        )
         for s in seeds
     ]
     return episode_stream(
         images,
         samplers,
-        [_substream(s, stream, 1) for s in seeds],
+        [_substream(s, stream, EpisodePart.WEIGHTS) for s in seeds],
         sizes,
         feedback=feedback,
         meta_batch=meta_batch,
@@ -296,7 +304,7 @@ def _substream(seed: int, *streams: int) -> int:
 
 def _meta_test(config, meta: MetaLearner, images, classes, *, k_shot: int, device) -> dict[str, Any]:
     """Query accuracy on ``test_episodes`` episodes per seed from the held-out classes (same tasks for every rule)."""
-    options = {"stream": 2, "k_shot": k_shot, "meta_batch": config.test_episodes, "device": device}
+    options = {"stream": MetaStream.META_TEST, "k_shot": k_shot, "meta_batch": config.test_episodes, "device": device}
     return meta.evaluate([next(_stream(config, images, classes, meta.sizes, meta.feedback, **options))])
 
 
@@ -308,7 +316,12 @@ def _interval(values: list[float]) -> dict[str, Any]:
 
 def _pool_scales(config, images, train_classes, sizes, device) -> dict[str, float]:
     """s_r = ‖F^r‖/‖F⁰‖ of the pool's terms on the first meta-training batch, at its initial weights."""
-    options = {"stream": 1, "k_shot": config.k_shot, "meta_batch": config.meta_batch, "device": device}
+    options = {
+        "stream": MetaStream.META_TRAIN,
+        "k_shot": config.k_shot,
+        "meta_batch": config.meta_batch,
+        "device": device,
+    }
     batch = next(_stream(config, images, train_classes, sizes, "fa", **options))
     return term_scales(config.pool, batch, feedback="fa", output_post=config.output_post)
 
@@ -342,7 +355,12 @@ def _train_rule(config, rule, images, train_classes, run_dir, done, device) -> t
         if meta.steps % config.save_every == 0 and meta.steps < steps:
             run_dir.save_checkpoint({**done, "current": {"rule": rule, "meta": meta.state_dict()}})
 
-    options = {"stream": 1, "k_shot": config.k_shot, "meta_batch": config.meta_batch, "device": device}
+    options = {
+        "stream": MetaStream.META_TRAIN,
+        "k_shot": config.k_shot,
+        "meta_batch": config.meta_batch,
+        "device": device,
+    }
     stream = _stream(config, images, train_classes, sizes, feedback, start=meta.steps, **options)
     meta.fit(stream, steps - meta.steps, callback=after_step)
     return meta, scales

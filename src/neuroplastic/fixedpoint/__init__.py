@@ -1,6 +1,5 @@
 """Fixed points of recurrent networks (Zhu & Rosenbaum 2024): models, solvers, implicit and reparameterised rules."""
 
-from neuroplastic.fixedpoint.activations import Activation, activation
 from neuroplastic.fixedpoint.diagnostics import condition, max_real_eig, spectral_abscissa
 from neuroplastic.fixedpoint.learning import RULES, RuleStep, apply_rule
 from neuroplastic.fixedpoint.model import FixedPointRNN
@@ -16,14 +15,12 @@ from neuroplastic.fixedpoint.tasks import LinearTask, linear_teacher_student
 
 __all__ = [
     "RULES",
-    "Activation",
     "FixedPointNotConverged",
     "FixedPointRNN",
     "FixedPointSolution",
     "FixedPointWarning",
     "LinearTask",
     "RuleStep",
-    "activation",
     "adjoint",
     "apply_rule",
     "condition",

@@ -8,7 +8,6 @@ Meta-learning θ through the unrolled inner loop (reverse, checkpointed or forwa
 
 from neuroplastic.plasticity.diagnostics import (
     activation_norm,
-    angle,
     effective_rank,
     layer_diagnostics,
     norm_ratio,
@@ -47,7 +46,6 @@ __all__ = [
     "StepResult",
     "Term",
     "activation_norm",
-    "angle",
     "effective_rank",
     "episode_batch",
     "episode_stream",

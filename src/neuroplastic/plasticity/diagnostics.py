@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 
-
-def angle(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Angle in degrees between a and b as flattened vectors (90° when either is zero)."""
-    a, b = a.reshape(-1), b.reshape(-1)
-    norm = torch.linalg.vector_norm(a) * torch.linalg.vector_norm(b)
-    if norm == 0:
-        return 90.0
-    cosine = (a @ b / norm).clamp(-1, 1)
-    return math.degrees(math.acos(float(cosine)))
+from neuroplastic.core.metrics import angle_degrees
 
 
 def update_gradient_angle(delta: torch.Tensor, gradient: torch.Tensor) -> float:
     """∠(ΔW, −∇_W L): 0° for a gradient-descent step, 90° for an orthogonal one."""
-    return angle(delta, -gradient)
+    return angle_degrees(delta, -gradient)
 
 
 def feedback_in_weight_layout(weight: torch.Tensor, feedback: torch.Tensor) -> torch.Tensor:
@@ -51,7 +42,7 @@ def weight_feedback_angle(weight: torch.Tensor, feedback: torch.Tensor) -> float
 
     Linear: ∠(W, Bᵀ); convolution: ∠(W, B) (see :func:`feedback_in_weight_layout`).
     """
-    return angle(weight, feedback_in_weight_layout(weight, feedback))
+    return angle_degrees(weight, feedback_in_weight_layout(weight, feedback))
 
 
 def norm_ratio(weight: torch.Tensor, feedback: torch.Tensor) -> float:

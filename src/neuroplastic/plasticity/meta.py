@@ -20,11 +20,12 @@ from typing import Any, Literal
 import torch
 from torch.nn import functional as F
 
+from neuroplastic.core.activations import SOFTPLUS_BETA, ActivationName, resolve_activation
 from neuroplastic.core.divergence import check_finite
-from neuroplastic.feedback.activations import Activation, check_activation
+from neuroplastic.core.metrics import angle_degrees
 from neuroplastic.feedback.errors import errors, forward
 from neuroplastic.feedback.init import FeedbackMode, check_mode
-from neuroplastic.plasticity.diagnostics import angle, orthonormality_error
+from neuroplastic.plasticity.diagnostics import orthonormality_error
 from neuroplastic.plasticity.learner import Learner
 from neuroplastic.plasticity.meta_episodes import EpisodeBatch
 from neuroplastic.plasticity.metagrad import (
@@ -71,8 +72,8 @@ class MetaLearner:
         replicas: int = 1,
         meta_gradient: MetaGradientMode = "reverse",
         checkpoint_every: int = 25,
-        activation: Activation = "softplus",
-        beta: float = 10.0,
+        activation: ActivationName = "softplus",
+        beta: float = SOFTPLUS_BETA,
         reduce: str = "sum",
         output_post: OutputPost = "softmax",
         scales: Mapping[str, float] | None = None,
@@ -84,7 +85,7 @@ class MetaLearner:
         device: torch.device | str = "cpu",
     ) -> None:
         check_mode(feedback)
-        check_activation(activation)
+        resolve_activation(activation, beta=beta)
         if activation == "relu":
             raise ValueError("meta-gradients differentiate σ′, and ReLU has σ″ = 0: use softplus or tanh")
         terms = list(terms)
@@ -302,7 +303,9 @@ class MetaLearner:
         es = errors(weights, batch.state.feedbacks, ys, batch.query_y, mode=self.feedback, **options)
         bp = errors(weights, None, ys, batch.query_y, mode="bp", **options)
         n = len(batch)
-        alignment = [[angle(es[l][i].mean(0), bp[l][i].mean(0)) for l in range(1, len(weights))] for i in range(n)]
+        alignment = [
+            [angle_degrees(es[l][i].mean(0), bp[l][i].mean(0)) for l in range(1, len(weights))] for i in range(n)
+        ]
         ortho = [[orthonormality_error(w[i]) for w in weights] for i in range(n)]
         per = n // self.replicas
         return {

@@ -15,11 +15,10 @@ from typing import Any, Literal
 
 import torch
 
+from neuroplastic.core.streams import ReservoirStream
 from neuroplastic.reservoir.lesions import NO_SWITCHES, Switches
 from neuroplastic.reservoir.noise import NoiseStream
 from neuroplastic.reservoir.tasks import Task
-
-_EXPLORATION_STREAM, _CORRUPTION_STREAM = 3, 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,8 +117,8 @@ class RMHL:
         self.beta = torch.full((batch,), config.beta0, dtype=dtype, device=device)
         self.last_error = torch.zeros(batch, dtype=dtype, device=device)
         self.z = torch.zeros(batch, n_out, dtype=dtype, device=device)
-        self.exploration = NoiseStream(seeds, _EXPLORATION_STREAM, (n_out,), dtype=dtype, device=device)
-        self.corruption = NoiseStream(seeds, _CORRUPTION_STREAM, (n_out,), dtype=dtype, device=device)
+        self.exploration = NoiseStream(seeds, ReservoirStream.EXPLORATION, (n_out,), dtype=dtype, device=device)
+        self.corruption = NoiseStream(seeds, ReservoirStream.CORRUPTION, (n_out,), dtype=dtype, device=device)
 
     def check_task(self, task: Task) -> None:
         """Any task with a scalar error works."""
