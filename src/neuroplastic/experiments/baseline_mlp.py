@@ -26,7 +26,8 @@ from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.streams import TrainingStream
 from neuroplastic.data import LabelledImages
-from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
+from neuroplastic.data.sources import dataset_spec
+from neuroplastic.experiments.datasets import MNIST_PIXELS, DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
@@ -111,6 +112,7 @@ def _batches(
 
 def _train_phase(
     config: BaselineMLPConfig,
+    *,
     mode: Mode,
     phase: int,
     train: LabelledImages,
@@ -126,7 +128,7 @@ def _train_phase(
     steps = n_train if mode == "online" else config.epochs * steps_per_epoch
     eval_interval = max(1, config.eval_every // batch)
 
-    sizes = [train.images[0].numel(), *config.hidden, train.n_classes]
+    sizes = [train.n_features, *config.hidden, train.n_classes]
     init = make_generator(
         config.seed, phase // len(config.modes), TrainingStream.INIT
     )  # same init for both modes of a dataset
@@ -213,7 +215,17 @@ def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
         for m, mode in pending:
             phase = d * len(config.modes) + m
             resume = state if state is not None and state["phase"] == phase else None
-            result = _train_phase(config, mode, phase, train, test, run_dir, device, resume, {"completed": completed})
+            result = _train_phase(
+                config,
+                mode=mode,
+                phase=phase,
+                train=train,
+                test=test,
+                run_dir=run_dir,
+                device=device,
+                resume=resume,
+                checkpoint_extra={"completed": completed},
+            )
             completed[f"{dataset}/{mode}"] = {**result, "data": train.name}
             state = None
     results: dict[str, Any] = {dataset: {} for dataset in config.datasets}
@@ -221,7 +233,8 @@ def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
         dataset, mode = key.split("/")
         results[dataset][mode] = value
     notes = [
-        f"Network {'-'.join(map(str, (784, *config.hidden, 10)))}, {config.activation}"
+        f"Network {'-'.join(map(str, (MNIST_PIXELS, *config.hidden, dataset_spec(config.datasets[0]).n_classes)))},"
+        f" {config.activation}"
         + (f" (β = {config.softplus_beta:g})" if config.activation == "softplus" else "")
         + f", {'with' if config.bias else 'no'} biases, Xavier init. Online: SGD, lr {config.online_lr:g}, batch 1,"
         f" one pass. Mini-batch: {config.minibatch_optimizer}, lr {config.minibatch_lr:g}, batch {config.batch_size},"

@@ -86,7 +86,7 @@ def _accuracy(weights: tuple[torch.Tensor, ...], x: torch.Tensor, y: torch.Tenso
 def _curve(config: FAOnlineConfig, feedback: str, train, test, device) -> list[list[float]]:
     """Accuracy per checkpoint (rows) and seed (columns) for one feedback pathway."""
     seeds = [config.seed + s for s in range(config.seeds)]
-    sizes = [784, *config.hidden, 10]
+    sizes = [train.n_features, *config.hidden, train.n_classes]
     state = stack_states(
         [init_state(sizes, feedback=feedback, generator=make_generator(s, TrainingStream.INIT)) for s in seeds]
     )

@@ -147,6 +147,7 @@ def _spikes(losses: list[float], threshold: float) -> int:
 
 def _train_one(
     config: FixedPointMNISTConfig,
+    *,
     d: int,
     rule: str,
     lr: float,
@@ -155,7 +156,7 @@ def _train_one(
     run_dir: RunDir,
     device: torch.device,
 ) -> dict[str, Any]:
-    model = _model(config, d, train.images[0].numel(), train.n_classes, device)
+    model = _model(config, d, train.n_features, train.n_classes, device)
     optimizer = torch.optim.SGD([model.W], lr=lr)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
     losses, accuracies, residuals, abscissae = [], [], [], []
@@ -234,7 +235,7 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
             test_subset=config.test_subset,
         )
         for rule, lr in progress(jobs, desc=f"{dataset} rules × learning rates"):
-            result = _train_one(config, d, rule, lr, train, test, run_dir, device)
+            result = _train_one(config, d=d, rule=rule, lr=lr, train=train, test=test, run_dir=run_dir, device=device)
             completed[f"{dataset}/{rule}/{lr:g}"] = {**result, "data": train.name}
             run_dir.save_checkpoint({"completed": completed})
     results: dict[str, Any] = {}

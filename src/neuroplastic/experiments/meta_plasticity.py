@@ -23,7 +23,7 @@ from neuroplastic.core.seeding import make_generator
 from neuroplastic.core.streams import EpisodePart, MetaStream
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.data import EpisodeSampler, LabelledImages, split_classes
-from neuroplastic.experiments.datasets import DataExperimentConfig, load_split, synthetic_note
+from neuroplastic.experiments.datasets import MNIST_PIXELS, DataExperimentConfig, load_split, synthetic_note
 from neuroplastic.plasticity import MetaLearner, episode_stream
 from neuroplastic.plasticity.pools import NATCOMM_POOL, SELF_LIMITING_SIGN
 from neuroplastic.plasticity.scales import term_scales
@@ -232,8 +232,8 @@ def _joined(notes: list[str]) -> str:
     return "".join(" " + note for note in notes)
 
 
-def _sizes(config: MetaPlasticityConfig, hidden: tuple[int, ...], n_classes: int) -> list[int]:
-    return [784, *hidden, n_classes if config.head == "all_classes" else config.n_way]
+def _sizes(config: MetaPlasticityConfig, hidden: tuple[int, ...], n_inputs: int, n_classes: int) -> list[int]:
+    return [n_inputs, *hidden, n_classes if config.head == "all_classes" else config.n_way]
 
 
 def _terms(config: MetaPlasticityConfig, rule: str) -> tuple[str, ...]:
@@ -326,13 +326,13 @@ def _pool_scales(config, images, train_classes, sizes, device) -> dict[str, floa
     return term_scales(config.pool, batch, feedback="fa", output_post=config.output_post)
 
 
-def _train_rule(config, rule, images, train_classes, run_dir, done, device) -> tuple[MetaLearner, dict | None]:
+def _train_rule(config, rule, *, images, train_classes, run_dir, done, device) -> tuple[MetaLearner, dict | None]:
     """Meta-train one rule (all seeds at once), checkpointing θ and Adam every ``save_every`` steps.
 
     Returns the meta-learner and, for the pool, its term scales (used as units only when ``scale_free``).
     """
     feedback = RULES[rule][0]
-    sizes = _sizes(config, config.hidden, images.n_classes)
+    sizes = _sizes(config, config.hidden, images.n_features, images.n_classes)
     scales = _pool_scales(config, images, train_classes, sizes, device) if rule == "fa_pool" else None
     meta = _meta_learner(config, rule, sizes, device, scales if config.scale_free else None)
     current = done.get("current")
@@ -373,7 +373,7 @@ def _tail_mean(meta: MetaLearner) -> torch.Tensor:
 
 
 def _rule_result(
-    config, rule, meta: MetaLearner, test: dict[str, Any], averaged: torch.Tensor, end: torch.Tensor, scales
+    config, rule, *, meta: MetaLearner, test: dict[str, Any], averaged: torch.Tensor, end: torch.Tensor, scales
 ) -> dict[str, Any]:
     """Results of one rule; ``averaged`` is the tail-mean θ it was meta-tested with, ``end`` the last step's θ.
 
@@ -429,7 +429,7 @@ def _sweep(config, rule, theta, images, classes, device) -> dict[str, Any]:
     for key, points in (("depth", config.depths), ("shots", config.shots)):
         for point in points:
             hidden = config.depth_widths[: point - 1] if key == "depth" else config.hidden
-            meta = _meta_learner(config, rule, _sizes(config, hidden, images.n_classes), device)
+            meta = _meta_learner(config, rule, _sizes(config, hidden, images.n_features, images.n_classes), device)
             meta.set_paper_theta(theta)
             k_shot = point if key == "shots" else config.k_shot
             test = _meta_test(config, meta, images, classes, k_shot=k_shot, device=device)
@@ -453,11 +453,15 @@ def run(config: MetaPlasticityConfig, run_dir: RunDir) -> dict[str, Any]:
         for rule in config.rules:
             if rule in done["rules"]:
                 continue
-            meta, scales = _train_rule(config, rule, images, train_classes, run_dir, done, device)
+            meta, scales = _train_rule(
+                config, rule, images=images, train_classes=train_classes, run_dir=run_dir, done=done, device=device
+            )
             end, averaged = meta.paper_theta().clone(), _tail_mean(meta)
             meta.set_paper_theta(averaged)
             test = _meta_test(config, meta, images, test_classes, k_shot=config.k_shot, device=device)
-            done["rules"][rule] = _rule_result(config, rule, meta, test, averaged, end, scales)
+            done["rules"][rule] = _rule_result(
+                config, rule, meta=meta, test=test, averaged=averaged, end=end, scales=scales
+            )
             done.pop("current", None)
             run_dir.log(rule=rule, meta_test_accuracy=done["rules"][rule]["accuracy"])
             run_dir.save_checkpoint(done)
@@ -588,7 +592,7 @@ def _moving_average(values: list[float], window: int = 20) -> list[float]:
 
 def _notes(config: MetaPlasticityConfig, results: dict[str, Any]) -> list[str]:
     n_classes = len(results["classes"]["meta_train"]) + len(results["classes"]["meta_test"])
-    sizes = "-".join(map(str, _sizes(config, config.hidden, n_classes)))
+    sizes = "-".join(map(str, _sizes(config, config.hidden, MNIST_PIXELS, n_classes)))
     labels = (
         f"keeps its classes' labels for a head over all {n_classes} classes"
         if config.head == "all_classes"

@@ -329,11 +329,11 @@ def _train_tricks(
     config: OjaOnlineConfig,
     data: _Data,
     condition: _Condition,
+    *,
     method: str,
     lr: float,
     seeds: list[int],
     eval_set: tuple[torch.Tensor, torch.Tensor],
-    *,
     steps: int,
     record: bool,
     device: torch.device,
@@ -430,10 +430,10 @@ def _tune(
                 config,
                 data,
                 condition,
-                method,
-                lr,
-                [config.seed],
-                val,
+                method=method,
+                lr=lr,
+                seeds=[config.seed],
+                eval_set=val,
                 steps=condition.tune_steps,
                 record=False,
                 device=device,
@@ -476,7 +476,16 @@ def _compare(
     for method in (m for m in config.methods if m in TRICKS):
         lr = trick_lrs[method][0]
         runs = _train_tricks(
-            config, data, condition, method, lr, seeds, test, steps=condition.steps, record=True, device=device
+            config,
+            data,
+            condition,
+            method=method,
+            lr=lr,
+            seeds=seeds,
+            eval_set=test,
+            steps=condition.steps,
+            record=True,
+            device=device,
         )
         out[method] = _summary(runs, [lr, 0.0])
     return out
