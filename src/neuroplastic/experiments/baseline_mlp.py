@@ -129,9 +129,8 @@ def _train_phase(
     eval_interval = max(1, config.eval_every // batch)
 
     sizes = [train.n_features, *config.hidden, train.n_classes]
-    init = make_generator(
-        config.seed, phase // len(config.modes), TrainingStream.INIT
-    )  # same init for both modes of a dataset
+    dataset = phase // len(config.modes)  # both modes of a data set start from the same weights
+    init = make_generator(config.seed, dataset, TrainingStream.INIT)
     model = mlp(sizes, activation=config.activation, beta=config.softplus_beta, bias=config.bias, generator=init)
     model.to(device)
     if mode == "online":
