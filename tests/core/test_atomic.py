@@ -1,3 +1,9 @@
+"""Atomic file writes.
+
+Oracle: the file system itself: the files present and their contents and modes after a write, a repeated write
+and a write interrupted half-way.
+"""
+
 import json
 import stat
 

@@ -1,3 +1,8 @@
+"""The torch thread-count context.
+
+Oracle: ``torch.get_num_threads()`` inside the context and after it exits, normally or by an exception.
+"""
+
 import pytest
 import torch
 

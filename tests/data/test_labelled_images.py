@@ -26,6 +26,16 @@ def test_subset_and_len():
     assert len(sub) == 2 and sub.labels.tolist() == [2, 0] and sub.name == "toy" and sub.provenance == data.provenance
 
 
+def test_n_features_is_the_width_of_a_flattened_batch():
+    data = make()
+    x, _ = data.batch(slice(0, 2), flatten=True)
+    assert data.n_features == x.shape[1] == 4
+    colour = LabelledImages(
+        torch.zeros(0, 3, 5, 7, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64), 2, "c", "test"
+    )
+    assert colour.n_features == 3 * 5 * 7  # known even with no samples
+
+
 def test_validation():
     with pytest.raises(ValueError, match="uint8"):
         LabelledImages(torch.zeros(2, 2, 2), torch.zeros(2, dtype=torch.int64), 2, "x", "train")

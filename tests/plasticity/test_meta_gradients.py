@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from neuroplastic.feedback import activate, forward
+from neuroplastic.core.activations import softplus
+from neuroplastic.feedback import forward
 from neuroplastic.feedback.linear import FeedbackLinearFunction
 from neuroplastic.plasticity import (
     EpisodeBatch,
@@ -89,7 +90,7 @@ def test_pseudo_gradient_with_fixed_feedback_is_the_feedback_alignment_update():
     y = x
     for l, (w, b) in enumerate(zip(weights, state.feedbacks, strict=True)):
         z = FeedbackLinearFunction.apply(y, w, None, b)
-        y = z if l == len(weights) - 1 else activate(z)
+        y = z if l == len(weights) - 1 else softplus().function(z)
     F.cross_entropy(y, t, reduction="sum").backward()
     step = learner.learner(learner.theta.detach()).update(episodes.state, x.unsqueeze(0), t.unsqueeze(0))
     for delta, w in zip(step.deltas, weights, strict=True):

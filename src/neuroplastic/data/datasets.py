@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +39,11 @@ class LabelledImages:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def n_features(self) -> int:
+        """D = H·W (C·H·W with channels), the length of a flattened image."""
+        return math.prod(self.images.shape[1:])
 
     def subset(self, idx: Index) -> LabelledImages:
         """Return the samples at ``idx`` (indices, a mask or a slice) as a new `LabelledImages`."""

@@ -18,13 +18,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from neuroplastic.core.activations import SOFTPLUS_BETA, ActivationName
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.divergence import check_finite
-from neuroplastic.core.mlp import Activation, mlp
+from neuroplastic.core.mlp import mlp
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import TrainingStream
 from neuroplastic.data import LabelledImages
-from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
+from neuroplastic.data.sources import dataset_spec
+from neuroplastic.experiments.datasets import MNIST_PIXELS, DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
@@ -41,8 +44,8 @@ class BaselineMLPConfig(DataExperimentConfig):
     datasets: tuple[DatasetName, ...] = ("mnist", "fashion_mnist")
     modes: tuple[Mode, ...] = ("online", "minibatch")
     hidden: tuple[int, ...] = (170, 130, 100, 70)
-    activation: Activation = "softplus"
-    softplus_beta: float = 10.0
+    activation: ActivationName = "softplus"
+    softplus_beta: float = SOFTPLUS_BETA
     bias: bool = False
     online_lr: float = 0.01
     minibatch_optimizer: Literal["sgd", "adam"] = "adam"
@@ -109,6 +112,7 @@ def _batches(
 
 def _train_phase(
     config: BaselineMLPConfig,
+    *,
     mode: Mode,
     phase: int,
     train: LabelledImages,
@@ -124,8 +128,9 @@ def _train_phase(
     steps = n_train if mode == "online" else config.epochs * steps_per_epoch
     eval_interval = max(1, config.eval_every // batch)
 
-    sizes = [train.images[0].numel(), *config.hidden, train.n_classes]
-    init = make_generator(config.seed, phase // len(config.modes), 1)  # same init for both modes of a dataset
+    sizes = [train.n_features, *config.hidden, train.n_classes]
+    dataset = phase // len(config.modes)  # both modes of a data set start from the same weights
+    init = make_generator(config.seed, dataset, TrainingStream.INIT)
     model = mlp(sizes, activation=config.activation, beta=config.softplus_beta, bias=config.bias, generator=init)
     model.to(device)
     if mode == "online":
@@ -209,7 +214,17 @@ def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
         for m, mode in pending:
             phase = d * len(config.modes) + m
             resume = state if state is not None and state["phase"] == phase else None
-            result = _train_phase(config, mode, phase, train, test, run_dir, device, resume, {"completed": completed})
+            result = _train_phase(
+                config,
+                mode=mode,
+                phase=phase,
+                train=train,
+                test=test,
+                run_dir=run_dir,
+                device=device,
+                resume=resume,
+                checkpoint_extra={"completed": completed},
+            )
             completed[f"{dataset}/{mode}"] = {**result, "data": train.name}
             state = None
     results: dict[str, Any] = {dataset: {} for dataset in config.datasets}
@@ -217,7 +232,8 @@ def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
         dataset, mode = key.split("/")
         results[dataset][mode] = value
     notes = [
-        f"Network {'-'.join(map(str, (784, *config.hidden, 10)))}, {config.activation}"
+        f"Network {'-'.join(map(str, (MNIST_PIXELS, *config.hidden, dataset_spec(config.datasets[0]).n_classes)))},"
+        f" {config.activation}"
         + (f" (β = {config.softplus_beta:g})" if config.activation == "softplus" else "")
         + f", {'with' if config.bias else 'no'} biases, Xavier init. Online: SGD, lr {config.online_lr:g}, batch 1,"
         f" one pass. Mini-batch: {config.minibatch_optimizer}, lr {config.minibatch_lr:g}, batch {config.batch_size},"

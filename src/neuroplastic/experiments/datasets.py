@@ -10,6 +10,9 @@ from neuroplastic.data import BadFileError, DataUnavailableError, LabelledImages
 from neuroplastic.runs.experiment import ExperimentConfig
 from neuroplastic.runs.folder import RunDir
 
+MNIST_PIXELS = 28 * 28
+"""Length of a flattened MNIST, Fashion-MNIST or EMNIST image: the input width n₀ of the networks trained on them."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class DataExperimentConfig(ExperimentConfig):

@@ -16,6 +16,7 @@ import torch
 
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import TrainingStream
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test
 from neuroplastic.feedback.errors import forward
@@ -85,11 +86,15 @@ def _accuracy(weights: tuple[torch.Tensor, ...], x: torch.Tensor, y: torch.Tenso
 def _curve(config: FAOnlineConfig, feedback: str, train, test, device) -> list[list[float]]:
     """Accuracy per checkpoint (rows) and seed (columns) for one feedback pathway."""
     seeds = [config.seed + s for s in range(config.seeds)]
-    sizes = [784, *config.hidden, 10]
-    state = stack_states([init_state(sizes, feedback=feedback, generator=make_generator(s, 1)) for s in seeds])
+    sizes = [train.n_features, *config.hidden, train.n_classes]
+    state = stack_states(
+        [init_state(sizes, feedback=feedback, generator=make_generator(s, TrainingStream.INIT)) for s in seeds]
+    )
     state = type(state)(*(None if p is None else tuple(t.to(device) for t in p) for p in state))
     learner = Learner(Rule({"pseudo_grad": config.learning_rate}), feedback)
-    orders = torch.stack([torch.randperm(len(train), generator=make_generator(s, 2))[: config.n_train] for s in seeds])
+    orders = torch.stack(
+        [torch.randperm(len(train), generator=make_generator(s, TrainingStream.ORDER))[: config.n_train] for s in seeds]
+    )
     x_train, y_train = train.batch(torch.arange(len(train)), flatten=True, device=device)
     x_test, y_test = test.batch(torch.arange(min(config.n_test, len(test))), flatten=True, device=device)
     curve, seen = [], 0

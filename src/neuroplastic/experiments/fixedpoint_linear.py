@@ -16,8 +16,10 @@ import numpy as np
 import torch
 
 from neuroplastic.core.devices import resolve_device
+from neuroplastic.core.metrics import angle_degrees
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import LandscapeStream
 from neuroplastic.fixedpoint import LinearTask, euclidean, linear_teacher_student, max_real_eig, reparam, reparam_exact
 from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, distinct_colours, new_figure
@@ -110,21 +112,16 @@ def _train(task: LinearTask, rule: LinearRule, lr: float, steps: int) -> dict[st
     return {"loss": losses, "diverged_at": diverged_at, "max_re_eig": max_real_eig(W) if diverged_at is None else None}
 
 
-def _angle(a: torch.Tensor, b: torch.Tensor) -> float:
-    cos = (a * b).sum() / (a.norm() * b.norm())
-    return math.degrees(math.acos(max(-1.0, min(1.0, cos.item()))))
-
-
 def _angles(task: LinearTask, config: FixedPointLinearConfig, device: torch.device) -> dict[str, list[float]]:
     """θ12 = ∠(ΔW1, ΔW2) along ΔW2 training and θ23 = ∠(ΔW2, ΔW3) along ΔW3 training, from a fresh W₀."""
-    g = make_generator(config.seed, 1)
+    g = make_generator(config.seed, LandscapeStream.ANGLE_START)
     fresh = 0.75 * torch.randn(config.n, config.n, generator=g, dtype=torch.float64) / math.sqrt(config.n)
     out: dict[str, list[float]] = {"theta12": [], "theta23": []}
     for rule, key, pair in (("dw2", "theta12", ("dw1", "dw2")), ("dw3", "theta23", ("dw2", "dw3"))):
         W = fresh.to(device)
         for _ in range(config.angle_steps):
             _, updates = _updates(task, W, config.angle_lr, (*pair, rule))
-            out[key].append(_angle(updates[pair[0]], updates[pair[1]]))
+            out[key].append(angle_degrees(updates[pair[0]], updates[pair[1]]))
             W = W - config.angle_lr * updates[rule]
     return out
 
@@ -136,7 +133,7 @@ def _landscape(task: LinearTask, config: FixedPointLinearConfig, device: torch.d
     eye = torch.eye(n, dtype=torch.float64, device=device)
     w0 = (target - x) @ torch.linalg.pinv(target)
     a0 = torch.linalg.inv(eye - w0)
-    g = make_generator(config.seed, 2)
+    g = make_generator(config.seed, LandscapeStream.SLICE_DIRECTIONS)
 
     def direction() -> torch.Tensor:
         return (config.direction_scale * torch.randn(n, n, generator=g, dtype=torch.float64) / math.sqrt(n)).to(device)

@@ -21,6 +21,7 @@ from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.divergence import check_finite
 from neuroplastic.core.progress import progress
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import TrainingStream
 from neuroplastic.data import LabelledImages
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.fixedpoint import RULES, FixedPointRNN, apply_rule, bptt_backward, max_real_eig, spectral_abscissa
@@ -109,7 +110,12 @@ def _model(config: FixedPointMNISTConfig, d: int, n_in: int, n_out: int, device:
     """The same initial network (W, U, R) for every rule and learning rate of a data set."""
     dtype = getattr(torch, config.dtype)
     model = FixedPointRNN(
-        config.n, n_in, n_out, rho=config.rho, generator=make_generator(config.seed, d, 1), dtype=dtype
+        config.n,
+        n_in,
+        n_out,
+        rho=config.rho,
+        generator=make_generator(config.seed, d, TrainingStream.INIT),
+        dtype=dtype,
     )
     return model.to(device)
 
@@ -141,6 +147,7 @@ def _spikes(losses: list[float], threshold: float) -> int:
 
 def _train_one(
     config: FixedPointMNISTConfig,
+    *,
     d: int,
     rule: str,
     lr: float,
@@ -149,14 +156,14 @@ def _train_one(
     run_dir: RunDir,
     device: torch.device,
 ) -> dict[str, Any]:
-    model = _model(config, d, train.images[0].numel(), train.n_classes, device)
+    model = _model(config, d, train.n_features, train.n_classes, device)
     optimizer = torch.optim.SGD([model.W], lr=lr)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
     losses, accuracies, residuals, abscissae = [], [], [], []
     unconverged_steps, tick = 0, time.perf_counter()
     for step in range(config.epochs * steps_per_epoch):
         epoch, position = divmod(step, steps_per_epoch)
-        order = torch.randperm(len(train), generator=make_generator(config.seed, d, 2, epoch))
+        order = torch.randperm(len(train), generator=make_generator(config.seed, d, TrainingStream.ORDER, epoch))
         x, y = train.batch(order[position * config.batch_size : (position + 1) * config.batch_size], flatten=True)
         x, y = x.to(device=device, dtype=model.W.dtype), y.to(device)
         optimizer.zero_grad(set_to_none=True)
@@ -227,7 +234,7 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
             test_subset=config.test_subset,
         )
         for rule, lr in progress(jobs, desc=f"{dataset} rules × learning rates"):
-            result = _train_one(config, d, rule, lr, train, test, run_dir, device)
+            result = _train_one(config, d=d, rule=rule, lr=lr, train=train, test=test, run_dir=run_dir, device=device)
             completed[f"{dataset}/{rule}/{lr:g}"] = {**result, "data": train.name}
             run_dir.save_checkpoint({"completed": completed})
     results: dict[str, Any] = {}

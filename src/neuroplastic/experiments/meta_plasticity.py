@@ -21,9 +21,10 @@ import torch
 
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import EpisodePart, MetaStream
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.data import EpisodeSampler, LabelledImages, split_classes
-from neuroplastic.experiments.datasets import DataExperimentConfig, load_split, synthetic_note
+from neuroplastic.experiments.datasets import MNIST_PIXELS, DataExperimentConfig, load_split, synthetic_note
 from neuroplastic.plasticity import DivergencePolicy, InnerLoop, MetaLearner, ThetaLayout, episode_stream, evaluate
 from neuroplastic.plasticity.pools import NATCOMM_POOL, SELF_LIMITING_SIGN
 from neuroplastic.plasticity.scales import term_scales
@@ -232,8 +233,8 @@ def _joined(notes: list[str]) -> str:
     return "".join(" " + note for note in notes)
 
 
-def _sizes(config: MetaPlasticityConfig, hidden: tuple[int, ...], n_classes: int) -> list[int]:
-    return [784, *hidden, n_classes if config.head == "all_classes" else config.n_way]
+def _sizes(config: MetaPlasticityConfig, hidden: tuple[int, ...], n_inputs: int, n_classes: int) -> list[int]:
+    return [n_inputs, *hidden, n_classes if config.head == "all_classes" else config.n_way]
 
 
 def _terms(config: MetaPlasticityConfig, rule: str) -> tuple[str, ...]:
@@ -276,17 +277,24 @@ def _meta_learner(
     )
 
 
-def _stream(config, images, classes, sizes, feedback, *, stream, k_shot, meta_batch, start=0, device="cpu"):
-    """Episodes for every seed: ``stream`` 1 is meta-training, 2 meta-testing (same tasks for every rule)."""
+def _stream(config, images, classes, sizes, feedback, *, stream: MetaStream, k_shot, meta_batch, start=0, device="cpu"):
+    """Episodes for every seed of meta-training or meta-testing (``stream``; the same tasks for every rule)."""
     seeds = [config.seed + r for r in range(config.seeds)]
     samplers = [
-        EpisodeSampler(images.labels, classes, config.n_way, k_shot, config.n_query, seed=_substream(s, stream, 0))
+        EpisodeSampler(
+            images.labels,
+            classes,
+            config.n_way,
+            k_shot,
+            config.n_query,
+            seed=_substream(s, stream, EpisodePart.SAMPLER),
+        )
         for s in seeds
     ]
     return episode_stream(
         images,
         samplers,
-        [_substream(s, stream, 1) for s in seeds],
+        [_substream(s, stream, EpisodePart.WEIGHTS) for s in seeds],
         sizes,
         feedback=feedback,
         meta_batch=meta_batch,
@@ -302,7 +310,7 @@ def _substream(seed: int, *streams: int) -> int:
 
 def _meta_test(config, meta: MetaLearner, images, classes, *, k_shot: int, device) -> dict[str, Any]:
     """Query accuracy on ``test_episodes`` episodes per seed from the held-out classes (same tasks for every rule)."""
-    options = {"stream": 2, "k_shot": k_shot, "meta_batch": config.test_episodes, "device": device}
+    options = {"stream": MetaStream.META_TEST, "k_shot": k_shot, "meta_batch": config.test_episodes, "device": device}
     return evaluate(meta, [next(_stream(config, images, classes, meta.sizes, meta.inner.feedback, **options))])
 
 
@@ -314,18 +322,23 @@ def _interval(values: list[float]) -> dict[str, Any]:
 
 def _pool_scales(config, images, train_classes, sizes, device) -> dict[str, float]:
     """s_r = ‖F^r‖/‖F⁰‖ of the pool's terms on the first meta-training batch, at its initial weights."""
-    options = {"stream": 1, "k_shot": config.k_shot, "meta_batch": config.meta_batch, "device": device}
+    options = {
+        "stream": MetaStream.META_TRAIN,
+        "k_shot": config.k_shot,
+        "meta_batch": config.meta_batch,
+        "device": device,
+    }
     batch = next(_stream(config, images, train_classes, sizes, "fa", **options))
     return term_scales(config.pool, batch, feedback="fa", output_post=config.output_post)
 
 
-def _train_rule(config, rule, images, train_classes, run_dir, done, device) -> tuple[MetaLearner, dict | None]:
+def _train_rule(config, rule, *, images, train_classes, run_dir, done, device) -> tuple[MetaLearner, dict | None]:
     """Meta-train one rule (all seeds at once), checkpointing θ and Adam every ``save_every`` steps.
 
     Returns the meta-learner and, for the pool, its term scales (used as units only when ``scale_free``).
     """
     feedback = RULES[rule][0]
-    sizes = _sizes(config, config.hidden, images.n_classes)
+    sizes = _sizes(config, config.hidden, images.n_features, images.n_classes)
     scales = _pool_scales(config, images, train_classes, sizes, device) if rule == "fa_pool" else None
     meta = _meta_learner(config, rule, sizes, device, scales if config.scale_free else None)
     current = done.get("current")
@@ -348,7 +361,12 @@ def _train_rule(config, rule, images, train_classes, run_dir, done, device) -> t
         if meta.steps % config.save_every == 0 and meta.steps < steps:
             run_dir.save_checkpoint({**done, "current": {"rule": rule, "meta": meta.state_dict()}})
 
-    options = {"stream": 1, "k_shot": config.k_shot, "meta_batch": config.meta_batch, "device": device}
+    options = {
+        "stream": MetaStream.META_TRAIN,
+        "k_shot": config.k_shot,
+        "meta_batch": config.meta_batch,
+        "device": device,
+    }
     stream = _stream(config, images, train_classes, sizes, feedback, start=meta.steps, **options)
     meta.fit(stream, steps - meta.steps, callback=after_step)
     return meta, scales
@@ -361,7 +379,7 @@ def _tail_mean(meta: MetaLearner) -> torch.Tensor:
 
 
 def _rule_result(
-    config, rule, meta: MetaLearner, test: dict[str, Any], averaged: torch.Tensor, end: torch.Tensor, scales
+    config, rule, *, meta: MetaLearner, test: dict[str, Any], averaged: torch.Tensor, end: torch.Tensor, scales
 ) -> dict[str, Any]:
     """Results of one rule; ``averaged`` is the tail-mean θ it was meta-tested with, ``end`` the last step's θ.
 
@@ -417,7 +435,7 @@ def _sweep(config, rule, theta, images, classes, device) -> dict[str, Any]:
     for key, points in (("depth", config.depths), ("shots", config.shots)):
         for point in points:
             hidden = config.depth_widths[: point - 1] if key == "depth" else config.hidden
-            meta = _meta_learner(config, rule, _sizes(config, hidden, images.n_classes), device)
+            meta = _meta_learner(config, rule, _sizes(config, hidden, images.n_features, images.n_classes), device)
             meta.set_paper_theta(theta)
             k_shot = point if key == "shots" else config.k_shot
             test = _meta_test(config, meta, images, classes, k_shot=k_shot, device=device)
@@ -441,11 +459,15 @@ def run(config: MetaPlasticityConfig, run_dir: RunDir) -> dict[str, Any]:
         for rule in config.rules:
             if rule in done["rules"]:
                 continue
-            meta, scales = _train_rule(config, rule, images, train_classes, run_dir, done, device)
+            meta, scales = _train_rule(
+                config, rule, images=images, train_classes=train_classes, run_dir=run_dir, done=done, device=device
+            )
             end, averaged = meta.paper_theta().clone(), _tail_mean(meta)
             meta.set_paper_theta(averaged)
             test = _meta_test(config, meta, images, test_classes, k_shot=config.k_shot, device=device)
-            done["rules"][rule] = _rule_result(config, rule, meta, test, averaged, end, scales)
+            done["rules"][rule] = _rule_result(
+                config, rule, meta=meta, test=test, averaged=averaged, end=end, scales=scales
+            )
             done.pop("current", None)
             run_dir.log(rule=rule, meta_test_accuracy=done["rules"][rule]["accuracy"])
             run_dir.save_checkpoint(done)
@@ -576,7 +598,7 @@ def _moving_average(values: list[float], window: int = 20) -> list[float]:
 
 def _notes(config: MetaPlasticityConfig, results: dict[str, Any]) -> list[str]:
     n_classes = len(results["classes"]["meta_train"]) + len(results["classes"]["meta_test"])
-    sizes = "-".join(map(str, _sizes(config, config.hidden, n_classes)))
+    sizes = "-".join(map(str, _sizes(config, config.hidden, MNIST_PIXELS, n_classes)))
     labels = (
         f"keeps its classes' labels for a head over all {n_classes} classes"
         if config.head == "all_classes"

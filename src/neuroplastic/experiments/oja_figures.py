@@ -36,8 +36,12 @@ def plot_all(
     paths = []
     for name in config.datasets:
         label = labels[name]
-        paths.append(_curves(config, results["online"][name], label, colours, names, run_dir, name))
-        paths.append(_sweeps(config, results, name, label, colours, names, run_dir))
+        paths.append(
+            _curves(
+                config, results["online"][name], label=label, colours=colours, names=names, run_dir=run_dir, name=name
+            )
+        )
+        paths.append(_sweeps(config, results, name=name, label=label, colours=colours, names=names, run_dir=run_dir))
         paths.append(_diagnostics(config, results, name, label, run_dir))
     return paths
 
@@ -55,7 +59,7 @@ def _methods(condition: dict[str, Any], names: dict[str, str]) -> list[str]:
     return [m for m in names if m in condition]
 
 
-def _curves(config, online, label, colours, names, run_dir, name) -> str:
+def _curves(config, online, *, label, colours, names, run_dir, name) -> str:
     figure, axes = new_panels(len(online), max_columns=3, width=4.6, height=3.6)
     seeds = []
     for ax, (kind, condition) in zip(axes, online.items(), strict=True):
@@ -78,7 +82,7 @@ def _curves(config, online, label, colours, names, run_dir, name) -> str:
     return _save(figure, f"Learning curves: {interval_caption(seeds)} (bands)", run_dir, f"learning_curves_{name}")
 
 
-def _sweeps(config, results, name, label, colours, names, run_dir) -> str:
+def _sweeps(config, results, *, name, label, colours, names, run_dir) -> str:
     figure, axes = new_panels(2, max_columns=2, width=5.2, height=3.8)
     seeds = []
     for ax, sweep, xlabel in zip(axes, ("depth", "init"), ("hidden layers", "init scale g (× Xavier)"), strict=True):

@@ -31,14 +31,15 @@ from typing import Any, Literal, NamedTuple
 
 import torch
 
+from neuroplastic.core.activations import SOFTPLUS_BETA, ActivationName
 from neuroplastic.core.devices import resolve_device
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import TrainingStream
 from neuroplastic.core.threads import torch_threads
 from neuroplastic.data.preprocessing import PREPROCESSING_KINDS, PreprocessingKind, fit_preprocessing
 from neuroplastic.experiments.datasets import DataExperimentConfig, load_train_test, synthetic_note
 from neuroplastic.experiments.oja_figures import plot_all
 from neuroplastic.experiments.oja_tricks import TRICKS, train_trick
-from neuroplastic.feedback.activations import Activation
 from neuroplastic.feedback.errors import forward
 from neuroplastic.plasticity import Learner, Rule, apply_update_, init_state, stack_states
 from neuroplastic.plasticity.diagnostics import effective_rank
@@ -82,8 +83,8 @@ class OjaOnlineConfig(DataExperimentConfig):
     datasets: tuple[DatasetName, ...] = ("mnist", "fashion_mnist")
     methods: tuple[str, ...] = DEFAULT_METHODS
     hidden: tuple[int, ...] = (170, 130, 100, 70)
-    activation: Activation = "softplus"
-    softplus_beta: float = 10.0
+    activation: ActivationName = "softplus"
+    softplus_beta: float = SOFTPLUS_BETA
     seeds: int = 5
     n_train: int = 50000
     n_val: int = 10000
@@ -210,11 +211,13 @@ def _sizes(data: _Data, hidden: tuple[int, ...]) -> list[int]:
 def _orders(data: _Data, seeds: Sequence[int], steps: int) -> torch.Tensor:
     """The online order of each seed: the same for every method, so comparisons are paired."""
     n = len(data.train_x)
-    return torch.stack([torch.randperm(n, generator=make_generator(s, 2))[:steps] for s in seeds])
+    return torch.stack([torch.randperm(n, generator=make_generator(s, TrainingStream.ORDER))[:steps] for s in seeds])
 
 
 def _initial_weights(sizes: list[int], seed: int, gain: float, device: torch.device) -> tuple[torch.Tensor, ...]:
-    return init_state(sizes, feedback="bp", generator=make_generator(seed, 1), gain=gain, device=device).weights
+    return init_state(
+        sizes, feedback="bp", generator=make_generator(seed, TrainingStream.INIT), gain=gain, device=device
+    ).weights
 
 
 @torch.no_grad()
@@ -274,7 +277,13 @@ def _train_plastic(
     sizes = _sizes(data, condition.hidden)
     feedback = nets[0].feedback
     states = [
-        init_state(sizes, feedback=feedback, generator=make_generator(n.seed, 1), gain=condition.gain, device=device)
+        init_state(
+            sizes,
+            feedback=feedback,
+            generator=make_generator(n.seed, TrainingStream.INIT),
+            gain=condition.gain,
+            device=device,
+        )
         for n in nets
     ]
     state = stack_states(states)
@@ -320,11 +329,11 @@ def _train_tricks(
     config: OjaOnlineConfig,
     data: _Data,
     condition: _Condition,
+    *,
     method: str,
     lr: float,
     seeds: list[int],
     eval_set: tuple[torch.Tensor, torch.Tensor],
-    *,
     steps: int,
     record: bool,
     device: torch.device,
@@ -421,10 +430,10 @@ def _tune(
                 config,
                 data,
                 condition,
-                method,
-                lr,
-                [config.seed],
-                val,
+                method=method,
+                lr=lr,
+                seeds=[config.seed],
+                eval_set=val,
                 steps=condition.tune_steps,
                 record=False,
                 device=device,
@@ -467,7 +476,16 @@ def _compare(
     for method in (m for m in config.methods if m in TRICKS):
         lr = trick_lrs[method][0]
         runs = _train_tricks(
-            config, data, condition, method, lr, seeds, test, steps=condition.steps, record=True, device=device
+            config,
+            data,
+            condition,
+            method=method,
+            lr=lr,
+            seeds=seeds,
+            eval_set=test,
+            steps=condition.steps,
+            record=True,
+            device=device,
         )
         out[method] = _summary(runs, [lr, 0.0])
     return out

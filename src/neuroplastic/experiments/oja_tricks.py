@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from torch.nn import functional as F
 
-from neuroplastic.feedback.activations import Activation, activate
+from neuroplastic.core.activations import ActivationName, resolve_activation
 
 Norm = Literal["none", "layer", "batch"]
 EPS = 1e-5
@@ -47,9 +47,9 @@ class StackedNet:
     and its gradient arrives contiguous; `weights` gives them in the usual S × n_ℓ × n_{ℓ−1} layout.
     """
 
-    def __init__(self, weights: Sequence[torch.Tensor], norm: Norm, activation: Activation, beta: float):
+    def __init__(self, weights: Sequence[torch.Tensor], norm: Norm, activation: ActivationName, beta: float):
         self.transposed = [w.detach().mT.contiguous().requires_grad_() for w in weights]
-        self.norm, self.activation, self.beta = norm, activation, beta
+        self.norm, self.sigma = norm, resolve_activation(activation, beta=beta).function
         hidden = [w.shape[:-1] for w in weights[:-1]]  # S × n_ℓ
         like = weights[0]
         self.gains = [torch.ones(s, dtype=like.dtype, device=like.device).requires_grad_() for s in hidden]
@@ -72,7 +72,7 @@ class StackedNet:
         """Logits S × batch × n_L for inputs S × batch × n₀."""
         y = x
         for l, w in enumerate(self.transposed[:-1]):
-            y = activate(self._normalise(y @ w, l, training), self.activation, self.beta)
+            y = self.sigma(self._normalise(y @ w, l, training))
         return y @ self.transposed[-1]
 
     def _normalise(self, z: torch.Tensor, l: int, training: bool) -> torch.Tensor:
@@ -101,7 +101,7 @@ def train_trick(
     inputs: torch.Tensor,
     labels: torch.Tensor,
     orders: torch.Tensor,
-    activation: Activation,
+    activation: ActivationName,
     beta: float,
     checks: Collection[int] = (),
     on_check: Callable[[int, StackedNet], None] | None = None,

@@ -202,6 +202,7 @@ def _parts(config: PCGradientsConfig) -> list[tuple[str, str]]:
 
 def _train(
     config: PCGradientsConfig,
+    *,
     network: str,
     setting: Setting,
     data,
@@ -294,6 +295,7 @@ def sweep_curve(model: nn.Sequential, setting: Setting, x: torch.Tensor, y: torc
 
 def _sweep(
     config: PCGradientsConfig,
+    *,
     network: str,
     sweep: Sweep,
     model: nn.Sequential,
@@ -375,7 +377,16 @@ def run(config: PCGradientsConfig, run_dir: RunDir) -> dict[str, Any]:
             run_dir.save_checkpoint({"phase": phase, "partial": partial, "completed": completed, "trained": trained})
 
         if key in by_key:
-            completed[name], model = _train(config, network, by_key[key], data[network], device, run_dir, resume, save)
+            completed[name], model = _train(
+                config,
+                network=network,
+                setting=by_key[key],
+                data=data[network],
+                device=device,
+                run_dir=run_dir,
+                resume=resume,
+                save=save,
+            )
             if by_key[key].mode == "backprop":
                 trained[name] = model.state_dict()
             run_dir.log(network=network, setting=key, finished=True, test_accuracy=completed[name]["test_accuracy"])
@@ -384,7 +395,9 @@ def run(config: PCGradientsConfig, run_dir: RunDir) -> dict[str, Any]:
             model = make_network(network, config.seed, device)
             model.load_state_dict(trained[f"{network}/{sweep.trained_by}"])
             batch = _sweep_batch(config, network, data[network][0], device)
-            completed[name] = _sweep(config, network, sweep, model, batch, resume, save)
+            completed[name] = _sweep(
+                config, network=network, sweep=sweep, model=model, batch=batch, resume=resume, save=save
+            )
             run_dir.log(network=network, sweep=key, finished=True)
     results: dict[str, Any] = {network: {} for network in config.networks}
     sweep_results: dict[str, Any] = {network: {} for network in config.networks}

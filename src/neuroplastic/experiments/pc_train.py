@@ -94,7 +94,7 @@ def _key(network: str, dataset: str, mode: str, seed: int) -> str:
 
 
 def _train_cell(
-    config: PCTrainConfig, network: str, setting: Setting, seed: int, data, label: str, device: torch.device
+    config: PCTrainConfig, *, network: str, setting: Setting, seed: int, data, label: str, device: torch.device
 ) -> dict[str, Any]:
     train, test = data
     model = make_network(network, seed, device)
@@ -143,7 +143,15 @@ def run(config: PCTrainConfig, run_dir: RunDir) -> dict[str, Any]:
         for network, mode, seed in pending:
             key = _key(network, dataset, mode, seed)
             label = f"{network} {dataset} {mode} seed {seed}"
-            cells[key] = _train_cell(config, network, config.settings()[mode], seed, data, label, device)
+            cells[key] = _train_cell(
+                config,
+                network=network,
+                setting=config.settings()[mode],
+                seed=seed,
+                data=data,
+                label=label,
+                device=device,
+            )
             run_dir.log(cell=key, test_accuracy=cells[key]["test_accuracy"], epoch_seconds=cells[key]["epoch_seconds"])
             run_dir.save_checkpoint({"cells": cells})
     results = _aggregate(config, cells, seeds)

@@ -133,6 +133,11 @@ def configured_preset(config: ReservoirMotorConfig, name: str, clock: bool) -> P
     return replace(p, reservoir=reservoir, supertrex=supertrex)
 
 
+def _step_seconds(p: Preset) -> float:
+    """The time step dt in seconds (the reservoir's dt is in ms)."""
+    return p.reservoir.dt * 1e-3
+
+
 def build_readout(p: Preset, algorithm: Algorithm) -> RLS | RMHL | Supertrex:
     """The learner ``algorithm`` with the preset's constants (FORCE raises NotApplicable on the arm tasks)."""
     if algorithm == "force":
@@ -207,7 +212,7 @@ def train_and_test(
         },
         "final_norms": {k: per_seed(v, sim.alive) for k, v in sim.readout_state.weight_norms().items()},
         "seconds": round(time.perf_counter() - tick, 1),
-        "curves": _curves(traces, tests, T),
+        "curves": _curves(traces, tests, T, step_seconds=_step_seconds(p)),
     }
     return results, sim, replay
 
@@ -268,7 +273,7 @@ def _thin(values: torch.Tensor, points: int = 300) -> list:
     return values[::step].tolist()
 
 
-def _curves(traces: list, tests: dict[str, Any], period: int) -> dict[str, Any]:
+def _curves(traces: list, tests: dict[str, Any], period: int, *, step_seconds: float) -> dict[str, Any]:
     """Seed-mean D(t) and weight norms through training and test; seed-0 hand path of the last test trial."""
     """Seed means are over the seeds that finished (a dropped seed is NaN from its divergence on, and left out)."""
     steps = torch.cat([t.steps for t in traces] + [tests["authors"].steps])
@@ -278,10 +283,10 @@ def _curves(traces: list, tests: dict[str, Any], period: int) -> dict[str, Any]:
     last = tests["authors"].steps >= tests["authors"].steps[-1] - period + 1
     shown = int(finished.nonzero()[0]) if bool(finished.any()) else 0
     return {
-        "time_s": _thin(steps.double() * 2e-4),
+        "time_s": _thin(steps.double() * step_seconds),
         "D": _thin(D),
         "D_closed_loop": _thin(tests["closed_loop"].D[:, finished].mean(1)),
-        "norm_time_s": _thin(torch.cat([t.steps for t in traces]).double() * 2e-4),
+        "norm_time_s": _thin(torch.cat([t.steps for t in traces]).double() * step_seconds),
         "norms": {k: _thin(v) for k, v in norms.items()},
         "hand_seed_position": shown,
         "hand_authors": _thin(tests["authors"].hand[last, shown]),
@@ -350,8 +355,9 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
         )
         run_dir.save_checkpoint({"done": done})
     figures = [_plot_trajectories(done, run_dir), _plot_D(done, run_dir), _plot_norms(done, run_dir)]
+    step = _step_seconds(configured_preset(config, config.presets[0], clock=False))
     notes = [
-        f"N = {config.n}, trials of {config.period} steps ({config.period * 2e-4:g} s at dt = 0.2 ms), "
+        f"N = {config.n}, trials of {config.period} steps ({config.period * step:g} s at dt = {step * 1e3:g} ms), "
         f"{config.train_trials} training + {config.test_trials} test trials, seeds {config.seed}–"
         f"{config.seed + config.seeds - 1} run as one batch, {config.dtype}; J drawn '{config.connectivity}'; "
         f"SUPERTREX's mastery target {config.mastery_target} ('preset': z₂ on Task 1, z̄₂ on Tasks 2–3).",

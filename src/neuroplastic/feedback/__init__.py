@@ -5,18 +5,15 @@ backprop is B_ℓ = W_ℓᵀ (convolutions keep B in W's shape: backprop is B = 
 unless a rule writes to it. Module API: ``convert(model, mode)``; functional API: ``signals``/``errors``.
 """
 
-from neuroplastic.feedback.activations import ACTIVATIONS, Activation, activate, derivative_from_output
 from neuroplastic.feedback.conv import FeedbackConv2d
 from neuroplastic.feedback.convert import ConvertedLayer, convert
 from neuroplastic.feedback.dfa import DirectFeedbackLinear, OutputErrorHub
 from neuroplastic.feedback.errors import Signals, effective_feedback, errors, forward, output_error, signals
-from neuroplastic.feedback.init import FEEDBACK_MODES, FeedbackMode, init_feedback, xavier_uniform
+from neuroplastic.feedback.init import FEEDBACK_MODES, FeedbackMode, init_feedback
 from neuroplastic.feedback.linear import FeedbackLinear
 
 __all__ = [
-    "ACTIVATIONS",
     "FEEDBACK_MODES",
-    "Activation",
     "ConvertedLayer",
     "DirectFeedbackLinear",
     "FeedbackConv2d",
@@ -24,14 +21,11 @@ __all__ = [
     "FeedbackMode",
     "OutputErrorHub",
     "Signals",
-    "activate",
     "convert",
-    "derivative_from_output",
     "effective_feedback",
     "errors",
     "forward",
     "init_feedback",
     "output_error",
     "signals",
-    "xavier_uniform",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from neuroplastic.feedback.init import xavier_uniform
+from neuroplastic.core.init import xavier_uniform
 
 
 class OutputErrorHub:
@@ -73,8 +73,11 @@ class DirectFeedbackLinear(nn.Linear):
             raise ValueError(f"the DFA output layer must have n_outputs = {out_features} outputs, got {n_outputs}")
         self.mode = "dfa"
         self.hub, self.is_output = hub, is_output
-        b = xavier_uniform(in_features, n_outputs, generator=generator, gain=gain, dtype=self.weight.dtype)
-        self.register_buffer("feedback", b.to(self.weight.device))
+        weight = self.weight
+        b = xavier_uniform(
+            in_features, n_outputs, gain=gain, generator=generator, dtype=weight.dtype, device=weight.device
+        )
+        self.register_buffer("feedback", b)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """z = x Wᵀ + b; the backward pass broadcasts the output error through B."""

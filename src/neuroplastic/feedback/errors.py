@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import torch
 
-from neuroplastic.feedback.activations import Activation, activate, check_activation, derivative_from_output
+from neuroplastic.core.activations import SOFTPLUS_BETA, ActivationName, resolve_activation
 from neuroplastic.feedback.init import FeedbackMode, check_mode
 
 
@@ -33,11 +33,11 @@ def forward(
     x: torch.Tensor,
     *,
     biases: Sequence[torch.Tensor] | None = None,
-    activation: Activation = "softplus",
-    beta: float = 10.0,
+    activation: ActivationName = "softplus",
+    beta: float = SOFTPLUS_BETA,
 ) -> tuple[torch.Tensor, ...]:
     """(y₀, …, y_{L−1}, z_L) for inputs x (batch × n₀); the output layer is linear."""
-    check_activation(activation)
+    sigma = resolve_activation(activation, beta=beta).function
     if x.dim() < 2 or x.shape[-1] != weights[0].shape[-1]:
         raise ValueError(f"x must be batch × {weights[0].shape[-1]}, got shape {tuple(x.shape)}")
     ys = [x]
@@ -45,7 +45,7 @@ def forward(
         z = ys[-1] @ w.mT
         if biases is not None:
             z = z + biases[l].unsqueeze(-2)
-        ys.append(z if l == len(weights) - 1 else activate(z, activation, beta))
+        ys.append(z if l == len(weights) - 1 else sigma(z))
     return tuple(ys)
 
 
@@ -77,8 +77,8 @@ def errors(
     target: torch.Tensor,
     *,
     mode: FeedbackMode = "fa",
-    activation: Activation = "softplus",
-    beta: float = 10.0,
+    activation: ActivationName = "softplus",
+    beta: float = SOFTPLUS_BETA,
     input_error: bool = True,
 ) -> tuple[torch.Tensor | None, ...]:
     """(e₀, …, e_L) propagated from e_L through the feedback pathway ``mode``.
@@ -87,6 +87,7 @@ def errors(
     rules reading the pre-synaptic error of the first layer need.
     """
     check_mode(mode)
+    sigma_prime = resolve_activation(activation, beta=beta).derivative_from_output
     if feedbacks is not None and len(feedbacks) != len(weights):
         raise ValueError(f"need one feedback matrix per layer: {len(weights)} weights, {len(feedbacks)} feedbacks")
     e_out = output_error(ys[-1], target)
@@ -99,7 +100,7 @@ def errors(
             got = tuple(fb.shape)
             raise ValueError(f"feedback of layer {l + 1} must have shape {expected} in mode {mode!r}, got {got}")
         skip = l == 0 and not input_error
-        es.insert(0, None if skip else (source @ fb.mT) * derivative_from_output(ys[l], activation, beta))
+        es.insert(0, None if skip else (source @ fb.mT) * sigma_prime(ys[l]))
     return tuple(es)
 
 
@@ -111,8 +112,8 @@ def signals(
     *,
     biases: Sequence[torch.Tensor] | None = None,
     mode: FeedbackMode = "fa",
-    activation: Activation = "softplus",
-    beta: float = 10.0,
+    activation: ActivationName = "softplus",
+    beta: float = SOFTPLUS_BETA,
     input_error: bool = True,
 ) -> Signals:
     """Forward pass and error propagation in one call (e₀ is None when ``input_error`` is False)."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Literal
 
 import torch
+
+from neuroplastic.core.init import xavier_uniform
 
 FeedbackMode = Literal["bp", "fa", "dfa", "sign"]
 FEEDBACK_MODES: tuple[str, ...] = ("bp", "fa", "dfa", "sign")
@@ -37,12 +38,6 @@ def check_independent(weight: torch.Tensor, feedback: torch.Tensor, where: str) 
         )
 
 
-def xavier_uniform(rows: int, cols: int, *, generator: torch.Generator | None = None, gain: float = 1.0, **kw):
-    """U(±gain·√(6/(rows + cols))), the Xavier-uniform draw used for W and B alike."""
-    bound = gain * math.sqrt(6.0 / (rows + cols))
-    return (torch.rand(rows, cols, generator=generator, **kw) * 2 - 1) * bound
-
-
 def init_feedback(
     weights: Sequence[torch.Tensor],
     mode: FeedbackMode,
@@ -60,9 +55,9 @@ def init_feedback(
     if mode == "bp":
         return tuple(w.detach().T.clone() for w in weights)
     n_out = weights[-1].shape[0]
-    kw = {"dtype": weights[0].dtype}
+    dtype = weights[0].dtype
     feedbacks = []
     for w in weights:
         cols = n_out if mode == "dfa" else w.shape[0]
-        feedbacks.append(xavier_uniform(w.shape[1], cols, generator=generator, gain=gain, **kw).to(w.device))
+        feedbacks.append(xavier_uniform(w.shape[1], cols, gain=gain, generator=generator, dtype=dtype, device=w.device))
     return tuple(feedbacks)

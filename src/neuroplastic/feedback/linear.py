@@ -10,8 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from neuroplastic.core.init import xavier_uniform
 from neuroplastic.feedback.errors import effective_feedback
-from neuroplastic.feedback.init import FeedbackMode, xavier_uniform
+from neuroplastic.feedback.init import FeedbackMode
 
 
 class FeedbackLinearFunction(torch.autograd.Function):
@@ -59,8 +60,11 @@ class FeedbackLinear(nn.Linear):
             raise ValueError(f"FeedbackLinear supports modes bp, fa and sign, got {mode!r} (DFA: DirectFeedbackLinear)")
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
         self.mode = mode
-        b = xavier_uniform(in_features, out_features, generator=generator, gain=gain, dtype=self.weight.dtype)
-        self.register_buffer("feedback", b.to(self.weight.device))
+        weight = self.weight
+        b = xavier_uniform(
+            in_features, out_features, gain=gain, generator=generator, dtype=weight.dtype, device=weight.device
+        )
+        self.register_buffer("feedback", b)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """z = x Wᵀ + b; its backward uses B (see the module docstring)."""

@@ -4,7 +4,6 @@
 rule names to their classes; ``bptt_backward`` differentiates through the unrolled dynamics instead.
 """
 
-from neuroplastic.fixedpoint.activations import Activation, activation
 from neuroplastic.fixedpoint.diagnostics import condition, max_real_eig, spectral_abscissa
 from neuroplastic.fixedpoint.learning import RuleStep, apply_rule, bptt_backward
 from neuroplastic.fixedpoint.model import FixedPointRNN
@@ -30,7 +29,6 @@ from neuroplastic.fixedpoint.tasks import LinearTask, linear_teacher_student
 
 __all__ = [
     "RULES",
-    "Activation",
     "AtFixedPoint",
     "Euclidean",
     "FixedPointNotConverged",
@@ -44,7 +42,6 @@ __all__ = [
     "ReparamV4",
     "RuleName",
     "RuleStep",
-    "activation",
     "adjoint",
     "apply_rule",
     "bptt_backward",

@@ -17,7 +17,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from neuroplastic.fixedpoint.activations import Activation, TensorFn, activation
+from neuroplastic.core.activations import Activation, ActivationName, resolve_activation
 from neuroplastic.fixedpoint.solvers import FixedPointSolution, Method, OnFail, solve_fixed_point
 
 Dynamics = Literal["rate1", "rate2", "linear"]
@@ -30,6 +30,8 @@ class FixedPointRNN(nn.Module):
     with x itself (u = x + b).
 
     Only W is trainable by default; ``train_input``, ``train_bias`` and ``train_readout`` unfreeze the others.
+    ``activation_fn`` is f: a name from ``core.activations.ACTIVATIONS`` or an ``Activation`` (e.g.
+    ``softplus(beta=1.0)``; its ``derivative`` gives G).
     """
 
     def __init__(
@@ -39,7 +41,7 @@ class FixedPointRNN(nn.Module):
         n_out: int | None = None,
         *,
         dynamics: Dynamics = "rate1",
-        activation_fn: str | Activation | tuple[TensorFn, TensorFn] = "tanh",
+        activation_fn: ActivationName | Activation = "tanh",
         gain: float | torch.Tensor = 1.0,
         rho: float = 0.5,
         bias: bool = False,
@@ -55,7 +57,7 @@ class FixedPointRNN(nn.Module):
         if n < 1 or (n_in is not None and n_in < 1) or (n_out is not None and n_out < 1):
             raise ValueError(f"sizes must be positive, got n={n}, n_in={n_in}, n_out={n_out}")
         self.dynamics = dynamics
-        self.act = activation(activation_fn)
+        self.act = resolve_activation(activation_fn)
 
         def normal(*shape: int, std: float) -> torch.Tensor:
             return std * torch.randn(*shape, generator=generator, dtype=dtype)
@@ -85,21 +87,21 @@ class FixedPointRNN(nn.Module):
     def step(self, state: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """The map F whose fixed point is sought: f(W r + u), W f(v) + u, or G(W r + u)."""
         if self.dynamics == "rate1":
-            return self.act.f(state @ self.W.T + u)
+            return self.act.function(state @ self.W.T + u)
         if self.dynamics == "rate2":
-            return self.act.f(state) @ self.W.T + u
+            return self.act.function(state) @ self.W.T + u
         return self.gain * (state @ self.W.T + u)
 
     def rates(self, state: torch.Tensor) -> torch.Tensor:
         """Firing rates r of a state (r = f(v) for ``rate2``, the state itself otherwise)."""
-        return self.act.f(state) if self.dynamics == "rate2" else state
+        return self.act.function(state) if self.dynamics == "rate2" else state
 
     def gains(self, state: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Diagonals of G (m×N): f′ at the pre-activation W r + u (``rate2``: at v; ``linear``: the constant)."""
         if self.dynamics == "rate1":
-            return self.act.df(state @ self.W.T + u)
+            return self.act.derivative(state @ self.W.T + u)
         if self.dynamics == "rate2":
-            return self.act.df(state)
+            return self.act.derivative(state)
         return self.gain.expand_as(state)
 
     def jacobian(self, state: torch.Tensor, u: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
+from neuroplastic.core.metrics import angle_degrees
 from neuroplastic.pc.feedforward import Feedforward, LossFn
 from neuroplastic.pc.layers import PCLayers
 from neuroplastic.pc.result import LayerComparison
@@ -90,15 +91,7 @@ def compare(pc_grads, bp_grads) -> list[LayerComparison | None]:
                 cosine=cosine,
                 norm_ratio=norm_a / norm_b if norm_b > 0 else math.inf,
                 relative_error=(a - b).norm().item() / norm_b if norm_b > 0 else math.inf,
-                angle_degrees=_angle_degrees(a, b),
+                angle_degrees=angle_degrees(a, b),
             )
         )
     return rows
-
-
-def _angle_degrees(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Angle between a and b as 2·atan2(‖â − b̂‖, ‖â + b̂‖): accurate near 0° (acos of a rounded cosine is not)."""
-    if a.norm() == 0 or b.norm() == 0:
-        return 90.0
-    a_hat, b_hat = a / a.norm(), b / b.norm()
-    return math.degrees(2 * math.atan2((a_hat - b_hat).norm().item(), (a_hat + b_hat).norm().item()))

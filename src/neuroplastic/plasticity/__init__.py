@@ -11,7 +11,6 @@ torch optimiser, θ laid out by ``ThetaLayout``, diverged episodes handled by a 
 
 from neuroplastic.plasticity.diagnostics import (
     activation_norm,
-    angle,
     effective_rank,
     layer_diagnostics,
     norm_ratio,
@@ -59,7 +58,6 @@ __all__ = [
     "Term",
     "ThetaLayout",
     "activation_norm",
-    "angle",
     "apply_update",
     "apply_update_",
     "effective_rank",

@@ -5,29 +5,19 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 
-from neuroplastic.feedback.activations import Activation
+from neuroplastic.core.activations import SOFTPLUS_BETA, ActivationName
+from neuroplastic.core.metrics import angle_degrees
 from neuroplastic.feedback.errors import errors, forward
 from neuroplastic.feedback.init import FeedbackMode
 
 
-def angle(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Angle in degrees between a and b as flattened vectors (90° when either is zero)."""
-    a, b = a.reshape(-1), b.reshape(-1)
-    norm = torch.linalg.vector_norm(a) * torch.linalg.vector_norm(b)
-    if norm == 0:
-        return 90.0
-    cosine = (a @ b / norm).clamp(-1, 1)
-    return math.degrees(math.acos(float(cosine)))
-
-
 def update_gradient_angle(delta: torch.Tensor, gradient: torch.Tensor) -> float:
     """∠(ΔW, −∇_W L): 0° for a gradient-descent step, 90° for an orthogonal one."""
-    return angle(delta, -gradient)
+    return angle_degrees(delta, -gradient)
 
 
 def feedback_in_weight_layout(weight: torch.Tensor, feedback: torch.Tensor) -> torch.Tensor:
@@ -58,7 +48,7 @@ def weight_feedback_angle(weight: torch.Tensor, feedback: torch.Tensor) -> float
 
     Linear: ∠(W, Bᵀ); convolution: ∠(W, B) (see :func:`feedback_in_weight_layout`).
     """
-    return angle(weight, feedback_in_weight_layout(weight, feedback))
+    return angle_degrees(weight, feedback_in_weight_layout(weight, feedback))
 
 
 def norm_ratio(weight: torch.Tensor, feedback: torch.Tensor) -> float:
@@ -132,8 +122,8 @@ def query_diagnostics(
     *,
     replicas: int,
     feedback: FeedbackMode,
-    activation: Activation = "softplus",
-    beta: float = 10.0,
+    activation: ActivationName = "softplus",
+    beta: float = SOFTPLUS_BETA,
 ) -> dict[str, list]:
     """Per replica: query accuracy, α_ℓ, ‖W_ℓW_ℓᵀ − I‖ (means over its episodes), per-episode accuracy, divergences.
 
@@ -150,7 +140,7 @@ def query_diagnostics(
     es = errors(weights, feedbacks, ys, query_y, mode=feedback, **options)
     bp = errors(weights, None, ys, query_y, mode="bp", **options)
     n = len(query_x)
-    alignment = [[angle(es[l][i].mean(0), bp[l][i].mean(0)) for l in range(1, len(weights))] for i in range(n)]
+    alignment = [[angle_degrees(es[l][i].mean(0), bp[l][i].mean(0)) for l in range(1, len(weights))] for i in range(n)]
     ortho = [[orthonormality_error(w[i]) for w in weights] for i in range(n)]
     per = n // replicas
     return {

@@ -15,9 +15,10 @@ from typing import NamedTuple
 
 import torch
 
-from neuroplastic.feedback.activations import Activation, check_activation
+from neuroplastic.core.activations import SOFTPLUS_BETA, ActivationName, resolve_activation
+from neuroplastic.core.init import xavier_uniform
 from neuroplastic.feedback.errors import Signals, effective_feedback, forward, signals
-from neuroplastic.feedback.init import FeedbackMode, check_mode, init_feedback, xavier_uniform
+from neuroplastic.feedback.init import FeedbackMode, check_mode, init_feedback
 from neuroplastic.plasticity.rule import LayerUpdate, Rule, factored_updates
 
 
@@ -55,16 +56,16 @@ class PlasticUpdate:
 
 @dataclass(frozen=True)
 class Learner:
-    """A rule, a feedback pathway and the hidden nonlinearity (softplus β = 10 by default)."""
+    """A rule, a feedback pathway and the hidden nonlinearity (softplus, β = ``SOFTPLUS_BETA``, by default)."""
 
     rule: Rule = field(default_factory=Rule)
     feedback: FeedbackMode = "fa"
-    activation: Activation = "softplus"
-    beta: float = 10.0
+    activation: ActivationName = "softplus"
+    beta: float = SOFTPLUS_BETA
 
     def __post_init__(self) -> None:
         check_mode(self.feedback)
-        check_activation(self.activation)
+        resolve_activation(self.activation, beta=self.beta)
         if not isinstance(self.rule, Rule):
             raise TypeError(f"rule must be a plasticity.Rule, got {type(self.rule).__name__}")
 

@@ -19,8 +19,8 @@ from typing import Any, Literal
 import torch
 from torch.nn import functional as F
 
+from neuroplastic.core.activations import SOFTPLUS_BETA, ActivationName, resolve_activation
 from neuroplastic.core.divergence import check_finite
-from neuroplastic.feedback.activations import Activation, check_activation
 from neuroplastic.feedback.errors import forward
 from neuroplastic.feedback.init import FeedbackMode, check_mode
 from neuroplastic.plasticity.diagnostics import query_diagnostics
@@ -57,14 +57,14 @@ class InnerLoop:
     """
 
     feedback: FeedbackMode = "fa"
-    activation: Activation = "softplus"
-    beta: float = 10.0
+    activation: ActivationName = "softplus"
+    beta: float = SOFTPLUS_BETA
     reduce: Literal["sum", "mean"] = "sum"
     output_post: OutputPost = "softmax"
 
     def __post_init__(self) -> None:
         check_mode(self.feedback)
-        check_activation(self.activation)
+        resolve_activation(self.activation, beta=self.beta)
         if self.activation == "relu":
             raise ValueError("meta-gradients differentiate σ′, and ReLU has σ″ = 0: use softplus or tanh")
         Rule({}, reduce=self.reduce, output_post=self.output_post)  # validates both

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import torch
 
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import EpisodeStream
 from neuroplastic.data import Episode, EpisodeSampler, LabelledImages
 from neuroplastic.feedback.init import FeedbackMode
 from neuroplastic.plasticity.learner import PlasticState, init_state, stack_states
@@ -93,7 +94,7 @@ def episode_stream(
     """Endless batches of ``meta_batch`` episodes per replica (replica-major), from batch ``start`` on.
 
     Replica r draws its episodes from ``samplers[r]`` and the initial weights of its episode i from the stream
-    (seeds[r], i), so a resumed meta-training sees the same episodes as an uninterrupted one.
+    (seeds[r], ``EpisodeStream.WEIGHTS``, i), so a resumed meta-training sees the same episodes as an uninterrupted one.
     """
     if len(samplers) != len(seeds):
         raise ValueError(f"need one seed per sampler, got {len(samplers)} samplers and {len(seeds)} seeds")
@@ -106,7 +107,7 @@ def episode_stream(
         for sampler, seed in zip(samplers, seeds, strict=True):
             for i in range(index, index + meta_batch):
                 episodes.append(sampler.sample())
-                generators.append(make_generator(seed, 7, i))
+                generators.append(make_generator(seed, EpisodeStream.WEIGHTS, i))
         index += meta_batch
         yield episode_batch(
             images,

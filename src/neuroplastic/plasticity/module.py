@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from neuroplastic.core.activations import SOFTPLUS_BETA
 from neuroplastic.plasticity.learner import Learner, PlasticState, PlasticUpdate
 from neuroplastic.plasticity.rule import Rule
 
@@ -24,7 +25,7 @@ def learner_for(model: nn.Sequential, rule: Rule) -> tuple[Learner, PlasticState
     acts = [m for m in model if not isinstance(m, nn.Linear)]
     if not layers or len(acts) != len(layers) - 1 or list(model) != _interleave(layers, acts):
         raise ValueError("the model must alternate Linear layers and activations, ending with a Linear layer")
-    kinds = {_activation(a) for a in acts} or {("softplus", 10.0)}
+    kinds = {_activation(a) for a in acts} or {("softplus", SOFTPLUS_BETA)}
     if len(kinds) > 1:
         raise ValueError(f"all hidden activations must be the same, got {sorted(kinds)}")
     ((activation, beta),) = kinds
@@ -65,7 +66,7 @@ def _activation(module: nn.Module) -> tuple[str, float]:
     if isinstance(module, nn.Softplus):
         return "softplus", float(module.beta)
     if isinstance(module, nn.ReLU):
-        return "relu", 10.0
+        return "relu", SOFTPLUS_BETA
     if isinstance(module, nn.Tanh):
-        return "tanh", 10.0
+        return "tanh", SOFTPLUS_BETA
     raise ValueError(f"unsupported activation {type(module).__name__}; use Softplus, ReLU or Tanh")

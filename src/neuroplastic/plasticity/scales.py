@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from neuroplastic.feedback.activations import Activation
+from neuroplastic.core.activations import SOFTPLUS_BETA, ActivationName
 from neuroplastic.feedback.init import FeedbackMode
 from neuroplastic.plasticity.learner import Learner
 from neuroplastic.plasticity.meta_episodes import EpisodeBatch
@@ -25,8 +25,8 @@ def term_scales(
     batch: EpisodeBatch,
     *,
     feedback: FeedbackMode,
-    activation: Activation = "softplus",
-    beta: float = 10.0,
+    activation: ActivationName = "softplus",
+    beta: float = SOFTPLUS_BETA,
     reduce: str = "sum",
     output_post: OutputPost = "softmax",
     reference: str = "pseudo_grad",

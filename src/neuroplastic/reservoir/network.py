@@ -11,9 +11,8 @@ from typing import Any, Literal
 import torch
 
 from neuroplastic.core.seeding import make_generator
+from neuroplastic.core.streams import ReservoirStream
 from neuroplastic.reservoir.noise import NoiseStream
-
-_WEIGHTS_STREAM, _RATE_NOISE_STREAM = 1, 2
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,7 +103,7 @@ class Reservoir:
         n = config.n
         dense, q, w_in, x0 = [], [], [], []
         for seed in seeds:
-            g = make_generator(seed, _WEIGHTS_STREAM)
+            g = make_generator(seed, ReservoirStream.WEIGHTS)
             mask = _connection_mask(config, g)
             values = torch.randn(n, n, generator=g, dtype=torch.float64) * (config.gain / math.sqrt(config.p * n))
             dense.append(values * mask)
@@ -125,7 +124,7 @@ class Reservoir:
         self.leak = config.dt / config.tau
         if config.integrator == "exponential":
             self.leak = -math.expm1(-self.leak)
-        self.rate_noise = NoiseStream(self.seeds, _RATE_NOISE_STREAM, (n,), dtype=dtype, device=self.device)
+        self.rate_noise = NoiseStream(self.seeds, ReservoirStream.RATE_NOISE, (n,), dtype=dtype, device=self.device)
 
     @property
     def batch(self) -> int:

@@ -15,11 +15,10 @@ from typing import Literal
 
 import torch
 
+from neuroplastic.core.streams import ReservoirStream
 from neuroplastic.reservoir.lesions import NO_SWITCHES, Switches
 from neuroplastic.reservoir.noise import NoiseStream
 from neuroplastic.reservoir.state import BatchedState
-
-_EXPLORATION_STREAM, _CORRUPTION_STREAM = 3, 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,8 +144,8 @@ class RMHL:
             ebar=torch.zeros(batch, **like),
             beta=torch.full((batch,), self.config.beta0, **like),
             z=torch.zeros(batch, n_out, **like),
-            exploration=NoiseStream(seeds, _EXPLORATION_STREAM, (n_out,), **like),
-            corruption=NoiseStream(seeds, _CORRUPTION_STREAM, (n_out,), **like),
+            exploration=NoiseStream(seeds, ReservoirStream.EXPLORATION, (n_out,), **like),
+            corruption=NoiseStream(seeds, ReservoirStream.CORRUPTION, (n_out,), **like),
         )
 
     def output(
