@@ -9,6 +9,7 @@ linearisation, a natural-gradient step). Setup A (the paper's linear task): n = 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ from neuroplastic.fixedpoint import LinearTask, euclidean, linear_teacher_studen
 from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, distinct_colours, new_figure
 from neuroplastic.runs.folder import RunDir
-from neuroplastic.runs.ledger import Ledger
+from neuroplastic.runs.ledger import Key, Ledger
 
 LinearRule = Literal["dw1", "dw2", "dw3"]
 _NAMES = {"dw1": "ΔW1 (gradient)", "dw2": "ΔW2 (reparameterised)", "dw3": "ΔW3 (linearised reparam.)"}
@@ -221,7 +222,7 @@ def run(config: FixedPointLinearConfig, run_dir: RunDir) -> dict[str, Any]:
     }
 
 
-def _best(curves: Ledger, rule: str, config: FixedPointLinearConfig) -> dict[str, Any]:
+def _best(curves: Mapping[Key, Any], rule: str, config: FixedPointLinearConfig) -> dict[str, Any]:
     """The η with the lowest final J among those that did not diverge (lr None when every η diverged)."""
     runs = {lr: curves[rule, lr] for lr in config.learning_rates}
     finals = {lr: c["loss"][-1] for lr, c in runs.items() if c["diverged_at"] is None}
@@ -238,7 +239,7 @@ def _describe_best(best: dict[str, Any]) -> str:
     return f"η = {best['lr']:g} → J = {best['final_J']:.3g}"
 
 
-def _plot_curves(config: FixedPointLinearConfig, curves: Ledger, run_dir: RunDir) -> str:
+def _plot_curves(config: FixedPointLinearConfig, curves: Mapping[Key, Any], run_dir: RunDir) -> str:
     figure, axes = new_figure(len(config.rules))
     colours = distinct_colours(len(config.learning_rates))
     for ax, rule in zip(axes, config.rules, strict=True):

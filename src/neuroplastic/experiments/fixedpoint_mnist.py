@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from neuroplastic.fixedpoint import FixedPointRNN, apply_rule, max_real_eig, spe
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, distinct_colours, new_figure
 from neuroplastic.runs.folder import RunDir
-from neuroplastic.runs.ledger import Ledger
+from neuroplastic.runs.ledger import Key, Ledger
 
 DatasetName = Literal["mnist", "fashion_mnist"]
 MnistRule = Literal["euclidean", "reparam", "reparam_v4", "bptt"]
@@ -273,7 +274,7 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
     return {"results": results, "best": best, "full_size": full_size, "figures": figures, "notes": notes}
 
 
-def _plot(config: FixedPointMNISTConfig, dataset: str, completed: Ledger, run_dir: RunDir) -> str:
+def _plot(config: FixedPointMNISTConfig, dataset: str, completed: Mapping[Key, Any], run_dir: RunDir) -> str:
     figure, axes = new_figure(len(config.rules) + 1)
     for ax, rule in zip(axes, config.rules, strict=False):
         for colour, lr in zip(distinct_colours(len(config.rates(rule))), config.rates(rule), strict=True):

@@ -25,7 +25,7 @@ methods, each layer's RMS activity and effective rank before and after training.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -592,7 +592,7 @@ def _brief(value: dict[str, Any]) -> Any:
     return {m: round(v["mean"], 4) for m, v in value.items() if m in METHODS}
 
 
-def _assemble(config: OjaOnlineConfig, done: Ledger) -> dict[str, Any]:
+def _assemble(config: OjaOnlineConfig, done: Mapping[Key, Any]) -> dict[str, Any]:
     """Results by data set: ``online`` per preprocessing, ``depth`` and ``init`` per setting, each with its tuning."""
     out: dict[str, Any] = {}
     for name, _, key, _ in _phases(config):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,7 +32,7 @@ from neuroplastic.runs.bootstrap import format_percent_interval
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, interval_caption, new_figure, seed_error_bar
 from neuroplastic.runs.folder import RunDir
-from neuroplastic.runs.ledger import Ledger
+from neuroplastic.runs.ledger import Key, Ledger
 
 TrainNetwork = Literal["mnist_cnn", "mlp"]
 Dataset = Literal["mnist", "fashion_mnist"]
@@ -151,7 +152,7 @@ def run(config: PCTrainConfig, run_dir: RunDir) -> dict[str, Any]:
     }
 
 
-def _aggregate(config: PCTrainConfig, cells: Ledger, seeds: list[int]) -> dict[str, Any]:
+def _aggregate(config: PCTrainConfig, cells: Mapping[Key, Any], seeds: list[int]) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for network in config.networks:
         for dataset in config.datasets:

@@ -9,7 +9,7 @@ rerun of a killed run loads it and skips every recorded part. A part that is lon
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from neuroplastic.runs.errors import RunFolderDamaged
@@ -21,8 +21,8 @@ Key = tuple[str | int | float, ...]
 LEDGER_FORMAT = "neuroplastic-ledger-1"
 
 
-class Ledger:
-    """The finished parts of one run (in the order they were recorded) and at most one part's progress.
+class Ledger(Mapping[Key, Any]):
+    """The finished parts of one run, a read-only mapping in the order they were recorded, and one part's progress.
 
     Load it once, at the start of an experiment's ``run``: loading drops the metrics logged after the last save, so
     a resumed run logs each record exactly once.
@@ -46,25 +46,14 @@ class Ledger:
             )
         return cls(run_dir, dict(state["entries"]), state["progress"])
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._entries
-
     def __getitem__(self, key: Key) -> Any:
         return self._entries[key]
-
-    def get(self, key: Key, default: Any = None) -> Any:
-        """The value recorded for ``key``, or ``default``."""
-        return self._entries.get(key, default)
 
     def __iter__(self) -> Iterator[Key]:
         return iter(self._entries)
 
     def __len__(self) -> int:
         return len(self._entries)
-
-    def items(self) -> ItemsView[Key, Any]:
-        """(key, value) pairs in the order they were first recorded."""
-        return self._entries.items()
 
     def record(self, key: Key, value: Any) -> Any:
         """Record ``value`` as the result of part ``key``, drop that part's progress, save; return ``value``.
