@@ -11,6 +11,7 @@ from neuroplastic.data import DataUnavailableError
 from neuroplastic.experiments import pc_gradients, pc_shared, pc_train
 from neuroplastic.pc import fixed_pred_ratio
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Ledger
 from neuroplastic.runs.runner import run_experiment
 
 
@@ -202,19 +203,19 @@ def test_the_pc_experiments_run_on_the_device_the_config_names(module, config, t
 def test_pc_gradients_killed_inside_a_sweep_resumes_to_the_same_results(tmp_path, monkeypatch, offline):
     config = replace(tiny_configs()[1][1], sweep_etas=(0.5, 1.0))
     whole = run_experiment(pc_gradients.EXPERIMENT, config, tmp_path / "whole").results
-    saves, save = [], RunDir.save_checkpoint
+    saves, save = [], Ledger.save_partial
 
-    def killed_at_the_third_sweep_curve(run_dir, state):
-        if state["phase"] == 6 and len(state["partial"]) == 3:  # phase 6: Fig. 2, after training's 6 phases
+    def killed_at_the_third_sweep_curve(ledger, part, curves):
+        if part[1] == "fig2" and sum(map(len, curves.values())) == 3:
             raise KeyboardInterrupt
-        saves.append(state["phase"])
-        save(run_dir, state)
+        saves.append(part)
+        save(ledger, part, curves)
 
-    monkeypatch.setattr(RunDir, "save_checkpoint", killed_at_the_third_sweep_curve)
+    monkeypatch.setattr(Ledger, "save_partial", killed_at_the_third_sweep_curve)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(pc_gradients.EXPERIMENT, config, tmp_path / "killed")
-    assert saves[-1] == 6  # two of Fig. 2's curves were saved
-    monkeypatch.setattr(RunDir, "save_checkpoint", save)
+    assert saves[-1][1] == "fig2"  # two of Fig. 2's curves were saved
+    monkeypatch.setattr(Ledger, "save_partial", save)
     curves, sweep_curve = [], pc_gradients.sweep_curve
     monkeypatch.setattr(pc_gradients, "sweep_curve", lambda *args: curves.append(args[1]) or sweep_curve(*args))
     resumed = run_experiment(pc_gradients.EXPERIMENT, config, tmp_path / "killed").results

@@ -9,6 +9,7 @@ import torch
 from neuroplastic.experiments.reservoir_automaticity import EXPERIMENT, ReservoirAutomaticityConfig
 from neuroplastic.reservoir import Reservoir, Simulation, Supertrex, preset
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Ledger
 from neuroplastic.runs.runner import run_experiment
 
 
@@ -44,17 +45,17 @@ def test_bad_automaticity_config_is_refused():
 def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
     config = ReservoirAutomaticityConfig.quick()
     reference = run_experiment(EXPERIMENT, config, tmp_path / "reference").results
-    original = RunDir.save_checkpoint
+    original = Ledger.save_partial
 
-    def killed_after_two_trials(self, state):
-        original(self, state)
-        if len(state["trials"]) == 2:
+    def killed_after_two_trials(self, part, training):
+        original(self, part, training)
+        if len(training["trials"]) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(RunDir, "save_checkpoint", killed_after_two_trials)
+    monkeypatch.setattr(Ledger, "save_partial", killed_after_two_trials)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(EXPERIMENT, config, tmp_path / "killed")
-    monkeypatch.setattr(RunDir, "save_checkpoint", original)
+    monkeypatch.setattr(Ledger, "save_partial", original)
     resumed = run_experiment(EXPERIMENT, config, tmp_path / "killed").results
     assert resumed["trials"] == reference["trials"]
     assert [m["trial"] for m in RunDir(tmp_path / "killed").metrics()] == [1, 2, 3, 4]

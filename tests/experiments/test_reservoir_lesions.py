@@ -18,6 +18,7 @@ from neuroplastic.experiments.reservoir_lesions import (
     verdict,
 )
 from neuroplastic.experiments.reservoir_motor import train_and_test
+from neuroplastic.runs.ledger import Ledger
 from neuroplastic.runs.runner import run_experiment
 
 PROTOCOLS = ("authors", "closed_loop")
@@ -77,3 +78,24 @@ def test_verdicts_follow_the_side_of_the_interval():
     small = paired_difference([0.010, 0.011, 0.012], [0.0, 0.0, 0.0])
     assert verdict(small, "≈") == "agrees"  # below the 0.05 margin
     assert verdict(paired_difference([1.0, None], [0.0, 0.0]), ">") == "inconclusive"  # one pair, no interval
+
+
+def test_a_run_killed_between_the_control_and_its_pathological_output_resumes_to_the_same_conditions(
+    tmp_path, monkeypatch
+):
+    config = replace(ReservoirLesionsConfig.quick(), interventions=("control",))
+    reference = run_experiment(EXPERIMENT, config, tmp_path / "reference").results["conditions"]
+    original = Ledger.record
+
+    def killed_after_the_pathological_output(self, part, value):
+        original(self, part, value)
+        if part == ("pathological_output",):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Ledger, "record", killed_after_the_pathological_output)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(EXPERIMENT, config, tmp_path / "killed")
+    monkeypatch.setattr(Ledger, "record", original)
+    resumed = run_experiment(EXPERIMENT, config, tmp_path / "killed").results["conditions"]
+    assert list(resumed) == list(reference) == ["pathological_output", "control"]
+    assert resumed == reference

@@ -21,7 +21,7 @@ from neuroplastic.experiments.reservoir_motor import (
     summary_stats,
 )
 from neuroplastic.reservoir import NotApplicable, preset
-from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Ledger
 from neuroplastic.runs.runner import run_experiment
 
 
@@ -129,17 +129,17 @@ def test_a_run_killed_inside_a_condition_resumes_to_the_uninterrupted_result(tmp
         points_per_trial=10,
     )
     reference = run_experiment(EXPERIMENT, config, tmp_path / "reference").results["conditions"]
-    original = RunDir.save_checkpoint
+    original = Ledger.save_partial
 
-    def killed_in_the_third_training_trial(self, state):
-        original(self, state)
-        if len(state.get("partial", {}).get("traces", [])) == 2:
+    def killed_in_the_third_training_trial(self, part, training):
+        original(self, part, training)
+        if len(training["traces"]) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(RunDir, "save_checkpoint", killed_in_the_third_training_trial)
+    monkeypatch.setattr(Ledger, "save_partial", killed_in_the_third_training_trial)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(EXPERIMENT, config, tmp_path / "killed")
-    monkeypatch.setattr(RunDir, "save_checkpoint", original)
+    monkeypatch.setattr(Ledger, "save_partial", original)
     resumed = run_experiment(EXPERIMENT, config, tmp_path / "killed").results["conditions"]
     for key, condition in reference.items():
         for field in ("deviation", "train_rmse_first_trial", "train_rmse_last_trial", "final_norms", "curves"):

@@ -2,8 +2,8 @@
 
 ``gated_experiment:EXPERIMENT`` waits until its gate file exists: a run whose gate is closed cannot finish on its
 own, however fast the machine, so a test can kill it while it runs; once the test opens the gate, the same run
-(same config) finishes. ``gated_experiment:STEPPED`` draws one random number per step and checkpoints after each,
-so a killed run that resumes must reach the uninterrupted run's result bit for bit.
+(same config) finishes. ``gated_experiment:STEPPED`` draws one random number per step and records each in the run's
+ledger, so a killed run that resumes must reach the uninterrupted run's result bit for bit.
 """
 
 import time
@@ -14,6 +14,7 @@ import torch
 
 from neuroplastic.core.seeding import make_generator
 from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
+from neuroplastic.runs.ledger import Ledger
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,16 +53,18 @@ class SteppedConfig(ExperimentConfig):
 
 
 def run_stepped(config, run_dir):
-    state = run_dir.load_checkpoint() or {"step": 0, "total": torch.zeros((), dtype=torch.float64)}
-    for step in range(state["step"], config.steps):
+    ledger = Ledger.load(run_dir)
+    for step in range(config.steps):
+        if ("step", step) in ledger:
+            continue
         if step == config.interrupt_at:
             raise KeyboardInterrupt
         value = torch.rand((), dtype=torch.float64, generator=make_generator(config.seed, step))
-        state = {"step": step + 1, "total": state["total"] + value}
         run_dir.log(step=step, value=value.item())
-        run_dir.save_checkpoint(state)
+        ledger.record(("step", step), value)
         time.sleep(config.step_s)
-    return {"steps": config.steps, "total": state["total"].item()}
+    total = sum((ledger["step", step] for step in range(config.steps)), torch.zeros((), dtype=torch.float64))
+    return {"steps": config.steps, "total": total.item()}
 
 
 STEPPED = Experiment(

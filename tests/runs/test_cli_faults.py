@@ -160,6 +160,16 @@ def test_a_truncated_checkpoint_is_named_with_how_to_start_over(tmp_path, capsys
     )
 
 
+def test_a_checkpoint_of_an_older_layout_is_named_with_how_to_start_over(tmp_path, capsys):
+    path = prepared(tmp_path)
+    payload = {"state": {"step": 3, "total": torch.tensor(1.0, dtype=torch.float64)}, "metrics_lines": 3}
+    torch.save(payload, path / "checkpoint.pt")
+    capsys.readouterr()
+    one_line_error(capsys, main(["run", STEPPED, "--out", str(path)]), "holds no resume ledger", "start this run over")
+    (path / "checkpoint.pt").unlink()
+    assert main(["run", STEPPED, "--out", str(path)]) == 0
+
+
 class Payload:
     def __reduce__(self):
         return (os.system, ("echo pwned",))

@@ -207,7 +207,7 @@ def test_oja_sweep_figures_have_integer_depth_ticks_plain_log_ticks_and_t_interv
 def test_fixedpoint_learning_curves_tell_the_five_rates_apart():
     config = fixedpoint_linear.FixedPointLinearConfig()
     curves = {
-        f"{rule}/{lr:g}": {"loss": list(np.geomspace(1, 1e-3 * (i + 1), 20))}
+        (rule, lr): {"loss": list(np.geomspace(1, 1e-3 * (i + 1), 20))}
         for rule in config.rules
         for i, lr in enumerate(config.learning_rates)
     }

@@ -1,4 +1,5 @@
-"""Oracle: the package's import graph. `runs/` owns the experiment contract and never imports `experiments/`."""
+"""Oracle: the package's import graph and call sites. `runs/` owns the experiment contract and never imports
+`experiments/`; experiments keep their resume state in the run's `Ledger`, never in a checkpoint of their own."""
 
 import ast
 from pathlib import Path
@@ -27,3 +28,13 @@ def test_runs_never_imports_experiments():
         if module == "neuroplastic.experiments" or module.startswith("neuroplastic.experiments.")
     }
     assert not upward
+
+
+def test_experiments_resume_through_the_ledger_only():
+    own_checkpoints = {
+        f"{path.relative_to(PACKAGE)} calls {node.attr}"
+        for path in (PACKAGE / "experiments").glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr in {"save_checkpoint", "load_checkpoint"}
+    }
+    assert not own_checkpoints

@@ -8,9 +8,10 @@ for a few epochs (Adam by default, the "engineering tricks" reference).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from neuroplastic.experiments.datasets import MNIST_PIXELS, DataExperimentConfig
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Ledger
 
 DatasetName = Literal["mnist", "fashion_mnist"]
 Mode = Literal["online", "minibatch"]
@@ -120,7 +122,7 @@ def _train_phase(
     run_dir: RunDir,
     device: torch.device,
     resume: dict[str, Any] | None,
-    checkpoint_extra: dict[str, Any],
+    checkpoint: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
     n_train = len(train)
     batch = 1 if mode == "online" else config.batch_size
@@ -173,10 +175,8 @@ def _train_phase(
                 test_accuracy=test_acc,
                 train_loss=loss.item(),
             )
-            run_dir.save_checkpoint(
+            checkpoint(
                 {
-                    **checkpoint_extra,
-                    "phase": phase,
                     "step": done,
                     "curve": curve,
                     "seconds": seconds,
@@ -198,10 +198,9 @@ def _train_phase(
 def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
     """Train every (dataset, mode) pair in turn; checkpoints at each evaluation make a killed run resume."""
     device = resolve_device(config.device)
-    state = run_dir.load_checkpoint()
-    completed: dict[str, dict[str, Any]] = state["completed"] if state else {}
+    ledger = Ledger.load(run_dir)
     for d, dataset in enumerate(config.datasets):
-        pending = [(m, mode) for m, mode in enumerate(config.modes) if f"{dataset}/{mode}" not in completed]
+        pending = [(m, mode) for m, mode in enumerate(config.modes) if (dataset, mode) not in ledger]
         if not pending:
             continue
         train, test = load_train_test(
@@ -212,8 +211,7 @@ def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
             test_subset=config.test_subset,
         )
         for m, mode in pending:
-            phase = d * len(config.modes) + m
-            resume = state if state is not None and state["phase"] == phase else None
+            phase, part = d * len(config.modes) + m, (dataset, mode)
             result = _train_phase(
                 config,
                 mode=mode,
@@ -222,14 +220,12 @@ def run(config: BaselineMLPConfig, run_dir: RunDir) -> dict[str, Any]:
                 test=test,
                 run_dir=run_dir,
                 device=device,
-                resume=resume,
-                checkpoint_extra={"completed": completed},
+                resume=ledger.partial(part),
+                checkpoint=functools.partial(ledger.save_partial, part),
             )
-            completed[f"{dataset}/{mode}"] = {**result, "data": train.name}
-            state = None
+            ledger.record(part, {**result, "data": train.name})
     results: dict[str, Any] = {dataset: {} for dataset in config.datasets}
-    for key, value in completed.items():
-        dataset, mode = key.split("/")
+    for (dataset, mode), value in ledger.items():
         results[dataset][mode] = value
     notes = [
         f"Network {'-'.join(map(str, (MNIST_PIXELS, *config.hidden, dataset_spec(config.datasets[0]).n_classes)))},"

@@ -9,6 +9,7 @@ linearisation, a natural-gradient step). Setup A (the paper's linear task): n = 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from neuroplastic.fixedpoint import LinearTask, euclidean, linear_teacher_studen
 from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, distinct_colours, new_figure
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Key, Ledger
 
 LinearRule = Literal["dw1", "dw2", "dw3"]
 _NAMES = {"dw1": "ΔW1 (gradient)", "dw2": "ΔW2 (reparameterised)", "dw3": "ΔW3 (linearised reparam.)"}
@@ -161,18 +163,15 @@ def run(config: FixedPointLinearConfig, run_dir: RunDir) -> dict[str, Any]:
     device = resolve_device(config.device)
     task = linear_teacher_student(config.n, config.m, seed=config.task_seed)
     task = LinearTask(*(t.to(device) for t in (task.inputs, task.targets, task.teacher, task.w_init)))
-    state = run_dir.load_checkpoint()
-    curves: dict[str, dict[str, Any]] = state["curves"] if state else {}
+    curves = Ledger.load(run_dir)
     pairs = [(rule, lr) for rule in config.rules for lr in config.learning_rates]
     for rule, lr in progress(pairs, desc="rules × learning rates"):
-        key = f"{rule}/{lr:g}"
-        if key in curves:
+        if (rule, lr) in curves:
             continue
         result = _train(task, rule, lr, config.steps)
-        curves[key] = result
         for step in range(0, len(result["loss"]), config.log_every):
             run_dir.log(rule=rule, lr=lr, step=step, loss=result["loss"][step])
-        run_dir.save_checkpoint({"curves": curves})
+        curves.record((rule, lr), result)
     angles = _angles(task, config, device)
     landscape = _landscape(task, config, device)
     best = {rule: _best(curves, rule, config) for rule in config.rules}
@@ -182,16 +181,16 @@ def run(config: FixedPointLinearConfig, run_dir: RunDir) -> dict[str, Any]:
         _plot_landscape(landscape, run_dir),
     ]
     summary = {
-        key: {
+        f"{rule}/{lr:g}": {
             "J": {str(s): c["loss"][s] for s in (0, 100, 1000, 3500, config.steps) if s < len(c["loss"])},
             "final_J": c["loss"][-1],
             "max_re_eig": c["max_re_eig"],
             "diverged_at": c["diverged_at"],
         }
-        for key, c in curves.items()
+        for (rule, lr), c in curves.items()
     }
     inside = sum(v < 1e3 for s in landscape["slices"] for v in s) / sum(len(s) for s in landscape["slices"])
-    j0 = curves[f"{pairs[0][0]}/{pairs[0][1]:g}"]["loss"][0]
+    j0 = curves[pairs[0]]["loss"][0]
     slice_max = max(max(s) for s in landscape["slices"])
     t12, t23 = angles["theta12"], angles["theta23"]
     notes = [
@@ -220,9 +219,9 @@ def run(config: FixedPointLinearConfig, run_dir: RunDir) -> dict[str, Any]:
     }
 
 
-def _best(curves: dict[str, Any], rule: str, config: FixedPointLinearConfig) -> dict[str, Any]:
+def _best(curves: Mapping[Key, Any], rule: str, config: FixedPointLinearConfig) -> dict[str, Any]:
     """The η with the lowest final J among those that did not diverge (lr None when every η diverged)."""
-    runs = {lr: curves[f"{rule}/{lr:g}"] for lr in config.learning_rates}
+    runs = {lr: curves[rule, lr] for lr in config.learning_rates}
     finals = {lr: c["loss"][-1] for lr, c in runs.items() if c["diverged_at"] is None}
     if not finals:
         return {"lr": None, "final_J": None, "diverged_at": {f"{lr:g}": c["diverged_at"] for lr, c in runs.items()}}
@@ -237,12 +236,12 @@ def _describe_best(best: dict[str, Any]) -> str:
     return f"η = {best['lr']:g} → J = {best['final_J']:.3g}"
 
 
-def _plot_curves(config: FixedPointLinearConfig, curves: dict[str, Any], run_dir: RunDir) -> str:
+def _plot_curves(config: FixedPointLinearConfig, curves: Mapping[Key, Any], run_dir: RunDir) -> str:
     figure, axes = new_figure(len(config.rules))
     colours = distinct_colours(len(config.learning_rates))
     for ax, rule in zip(axes, config.rules, strict=True):
         for colour, lr in zip(colours, config.learning_rates, strict=True):
-            ax.semilogy(curves[f"{rule}/{lr:g}"]["loss"], color=colour, label=f"η = {lr:g}")
+            ax.semilogy(curves[rule, lr]["loss"], color=colour, label=f"η = {lr:g}")
         ax.set_xlabel("step")
         ax.set_ylabel("J")
         ax.set_title(_NAMES[rule])

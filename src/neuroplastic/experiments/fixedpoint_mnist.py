@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ from neuroplastic.fixedpoint import RULES, FixedPointRNN, apply_rule, bptt_backw
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, distinct_colours, new_figure
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Key, Ledger
 
 DatasetName = Literal["mnist", "fashion_mnist"]
 MnistRule = Literal["euclidean", "reparam", "reparam_v4", "bptt"]
@@ -219,11 +221,10 @@ def _train_one(
 def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
     """Sweep every (data set, rule, learning rate); a checkpoint after each finished run makes a killed sweep resume."""
     device = resolve_device(config.device)
-    state = run_dir.load_checkpoint()
-    completed: dict[str, dict[str, Any]] = state["completed"] if state else {}
+    completed = Ledger.load(run_dir)
     for d, dataset in enumerate(config.datasets):
         jobs = [(rule, lr) for rule in config.rules for lr in config.rates(rule)]
-        jobs = [(rule, lr) for rule, lr in jobs if f"{dataset}/{rule}/{lr:g}" not in completed]
+        jobs = [(rule, lr) for rule, lr in jobs if (dataset, rule, lr) not in completed]
         if not jobs:
             continue
         train, test = load_train_test(
@@ -235,12 +236,11 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
         )
         for rule, lr in progress(jobs, desc=f"{dataset} rules × learning rates"):
             result = _train_one(config, d=d, rule=rule, lr=lr, train=train, test=test, run_dir=run_dir, device=device)
-            completed[f"{dataset}/{rule}/{lr:g}"] = {**result, "data": train.name}
-            run_dir.save_checkpoint({"completed": completed})
+            completed.record((dataset, rule, lr), {**result, "data": train.name})
     results: dict[str, Any] = {}
-    for key, value in completed.items():
-        dataset, rule, lr = key.split("/")
-        results.setdefault(dataset, {}).setdefault(rule, {})[lr] = {k: v for k, v in value.items() if k != "loss_curve"}
+    for (dataset, rule, lr), value in completed.items():
+        runs = results.setdefault(dataset, {}).setdefault(rule, {})
+        runs[f"{lr:g}"] = {k: v for k, v in value.items() if k != "loss_curve"}
     best = {
         dataset: {
             rule: min(runs, key=lambda lr: runs[lr]["train_loss_last50"])  # noqa: B023
@@ -280,11 +280,11 @@ def run(config: FixedPointMNISTConfig, run_dir: RunDir) -> dict[str, Any]:
     return {"results": results, "best": best, "full_size": full_size, "figures": figures, "notes": notes}
 
 
-def _plot(config: FixedPointMNISTConfig, dataset: str, completed: dict[str, Any], run_dir: RunDir) -> str:
+def _plot(config: FixedPointMNISTConfig, dataset: str, completed: Mapping[Key, Any], run_dir: RunDir) -> str:
     figure, axes = new_figure(len(config.rules) + 1)
     for ax, rule in zip(axes, config.rules, strict=False):
         for colour, lr in zip(distinct_colours(len(config.rates(rule))), config.rates(rule), strict=True):
-            run = completed[f"{dataset}/{rule}/{lr:g}"]
+            run = completed[dataset, rule, lr]
             ax.plot(run["loss_curve"], lw=0.8, color=colour, label=f"lr {lr:g}")
         ax.set_ylim(0, 3)
         ax.set_xlabel("step")
@@ -294,9 +294,7 @@ def _plot(config: FixedPointMNISTConfig, dataset: str, completed: dict[str, Any]
     ax = axes[-1]
     for rule in config.rules:
         lrs = config.rates(rule)
-        ax.semilogx(
-            lrs, [completed[f"{dataset}/{rule}/{lr:g}"]["max_re_eig_W"] for lr in lrs], "-o", label=_NAMES[rule]
-        )
+        ax.semilogx(lrs, [completed[dataset, rule, lr]["max_re_eig_W"] for lr in lrs], "-o", label=_NAMES[rule])
     ax.axhline(1, color="k", lw=0.8, ls="--")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("max Re λ(W) at the end")

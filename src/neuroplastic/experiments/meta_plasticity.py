@@ -42,6 +42,7 @@ from neuroplastic.runs.figures import (
     ticks_at,
 )
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Ledger
 
 DataChoice = Literal["emnist_balanced", "mnist_fashion"]
 RULES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -332,7 +333,7 @@ def _pool_scales(config, images, train_classes, sizes, device) -> dict[str, floa
     return term_scales(config.pool, batch, feedback="fa", output_post=config.output_post)
 
 
-def _train_rule(config, rule, *, images, train_classes, run_dir, done, device) -> tuple[MetaLearner, dict | None]:
+def _train_rule(config, rule, *, images, train_classes, run_dir, ledger, device) -> tuple[MetaLearner, dict | None]:
     """Meta-train one rule (all seeds at once), checkpointing θ and Adam every ``save_every`` steps.
 
     Returns the meta-learner and, for the pool, its term scales (used as units only when ``scale_free``).
@@ -341,9 +342,9 @@ def _train_rule(config, rule, *, images, train_classes, run_dir, done, device) -
     sizes = _sizes(config, config.hidden, images.n_features, images.n_classes)
     scales = _pool_scales(config, images, train_classes, sizes, device) if rule == "fa_pool" else None
     meta = _meta_learner(config, rule, sizes, device, scales if config.scale_free else None)
-    current = done.get("current")
-    if current is not None and current["rule"] == rule:
-        meta.load_state_dict(current["meta"])
+    progress = ledger.partial(("rule", rule))
+    if progress is not None:
+        meta.load_state_dict(progress)
     steps = math.ceil(config.episodes / config.meta_batch)
 
     def after_step(meta: MetaLearner, record: dict[str, Any]) -> None:
@@ -359,7 +360,7 @@ def _train_rule(config, rule, *, images, train_classes, run_dir, done, device) -
             dropped=record["dropped"],
         )
         if meta.steps % config.save_every == 0 and meta.steps < steps:
-            run_dir.save_checkpoint({**done, "current": {"rule": rule, "meta": meta.state_dict()}})
+            ledger.save_partial(("rule", rule), meta.state_dict())
 
     options = {
         "stream": MetaStream.META_TRAIN,
@@ -446,7 +447,7 @@ def _sweep(config, rule, theta, images, classes, device) -> dict[str, Any]:
 def run(config: MetaPlasticityConfig, run_dir: RunDir) -> dict[str, Any]:
     """Meta-train and meta-test every rule, then the depth and shot sweeps; resumable at every ``save_every``."""
     device = resolve_device(config.device)
-    done: dict[str, Any] = run_dir.load_checkpoint() or {"rules": {}, "sweeps": {}}
+    ledger = Ledger.load(run_dir)
     images, source = _load_pool(config, run_dir)
     classes = sorted(images.labels.unique().tolist())
     if config.meta_test_classes + config.n_way > len(classes):
@@ -457,30 +458,26 @@ def run(config: MetaPlasticityConfig, run_dir: RunDir) -> dict[str, Any]:
     train_classes, test_classes = split_classes(classes, config.meta_test_classes, seed=config.seed)
     with torch_threads(1):  # batch-1 inner steps: intra-op threads only add contention
         for rule in config.rules:
-            if rule in done["rules"]:
+            if ("rule", rule) in ledger:
                 continue
             meta, scales = _train_rule(
-                config, rule, images=images, train_classes=train_classes, run_dir=run_dir, done=done, device=device
+                config, rule, images=images, train_classes=train_classes, run_dir=run_dir, ledger=ledger, device=device
             )
             end, averaged = meta.paper_theta().clone(), _tail_mean(meta)
             meta.set_paper_theta(averaged)
             test = _meta_test(config, meta, images, test_classes, k_shot=config.k_shot, device=device)
-            done["rules"][rule] = _rule_result(
-                config, rule, meta=meta, test=test, averaged=averaged, end=end, scales=scales
-            )
-            done.pop("current", None)
-            run_dir.log(rule=rule, meta_test_accuracy=done["rules"][rule]["accuracy"])
-            run_dir.save_checkpoint(done)
+            result = _rule_result(config, rule, meta=meta, test=test, averaged=averaged, end=end, scales=scales)
+            run_dir.log(rule=rule, meta_test_accuracy=result["accuracy"])
+            ledger.record(("rule", rule), result)
         for rule in config.sweep_rules:
-            if rule not in done["sweeps"]:
-                theta = torch.tensor(done["rules"][rule]["theta_per_seed"], dtype=torch.float32, device=device)
-                done["sweeps"][rule] = _sweep(config, rule, theta, images, test_classes, device)
-                run_dir.save_checkpoint(done)
+            if ("sweep", rule) not in ledger:
+                theta = torch.tensor(ledger["rule", rule]["theta_per_seed"], dtype=torch.float32, device=device)
+                ledger.record(("sweep", rule), _sweep(config, rule, theta, images, test_classes, device))
     results = {
         "data": source,
         "classes": {"meta_train": train_classes, "meta_test": test_classes},
-        "rules": done["rules"],
-        "sweeps": done["sweeps"],
+        "rules": {rule: ledger["rule", rule] for rule in config.rules},
+        "sweeps": {rule: ledger["sweep", rule] for rule in config.sweep_rules},
     }
     results["ordering"] = _ordering(results["rules"])
     results["figures"] = _plot(config, results, run_dir)

@@ -25,7 +25,7 @@ methods, each layer's RMS activity and effective rank before and after training.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -46,6 +46,7 @@ from neuroplastic.plasticity.diagnostics import effective_rank
 from neuroplastic.runs.bootstrap import format_percent_interval, t_interval
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Key, Ledger
 
 DatasetName = Literal["mnist", "fashion_mnist"]
 PLASTIC = ("bp_fixed", "bp_oja_fixed", "bp", "bp_oja", "bp_oja_layers", "fa", "fa_oja")
@@ -541,30 +542,30 @@ def _prepare(config: OjaOnlineConfig, raw: dict[str, torch.Tensor], kind: str) -
     return _Data(x[:n], raw["y"][:n], x[n:], raw["y"][n:], tx, raw["test_y"], classes), prep.record()
 
 
-def _phases(config: OjaOnlineConfig) -> list[tuple[str, str, str, _Condition]]:
-    """(dataset, preprocessing, key, condition) in run order: the sweeps' preprocessing first, then the sweeps."""
+def _phases(config: OjaOnlineConfig) -> list[tuple[str, str, Key, _Condition]]:
+    """(dataset, preprocessing, (dataset, sweep, setting), condition) in run order, the sweeps' preprocessing first."""
     base = _Condition(config.hidden, 1.0, config.n_train, min(config.tune_samples, config.n_train))
     steps, tune = min(config.sweep_samples, config.n_train), min(config.sweep_tune_samples, config.n_train)
     preps = [config.sweep_preprocessing] + [p for p in config.preprocessings if p != config.sweep_preprocessing]
     out = []
     for name in config.datasets:
-        out.append((name, preps[0], f"{name}/online/{preps[0]}", base))
+        out.append((name, preps[0], (name, "online", preps[0]), base))
         out += [
-            (name, preps[0], f"{name}/depth/{d}", _Condition((config.depth_width,) * d, 1.0, steps, tune))
+            (name, preps[0], (name, "depth", str(d)), _Condition((config.depth_width,) * d, 1.0, steps, tune))
             for d in config.depths
         ]
         out += [
-            (name, preps[0], f"{name}/init/{g:g}", _Condition(config.hidden, g, steps, tune))
+            (name, preps[0], (name, "init", f"{g:g}"), _Condition(config.hidden, g, steps, tune))
             for g in config.init_scales
         ]
-        out += [(name, p, f"{name}/online/{p}", base) for p in preps[1:]]
+        out += [(name, p, (name, "online", p), base) for p in preps[1:]]
     return out
 
 
 def run(config: OjaOnlineConfig, run_dir: RunDir) -> dict[str, Any]:
     """Per data set: online learning under each preprocessing, then the depth and init sweeps; all resumable."""
     device = resolve_device(config.device)
-    done: dict[str, Any] = (run_dir.load_checkpoint() or {"completed": {}})["completed"]
+    done = Ledger.load(run_dir)
     raw: dict[str, dict[str, torch.Tensor]] = {}
     prepared: dict[tuple[str, str], tuple[_Data, dict[str, Any]]] = {}
 
@@ -575,26 +576,26 @@ def run(config: OjaOnlineConfig, run_dir: RunDir) -> dict[str, Any]:
             prepared[name, kind] = _prepare(config, raw[name], kind)
         return prepared[name, kind]
 
-    def phase(key: str, fn: Callable[[], Any]) -> Any:
+    def phase(key: Key, fn: Callable[[], Any]) -> Any:
         if key not in done:
-            done[key] = fn()
-            run_dir.log(phase=key, result=_brief(done[key]))
-            run_dir.save_checkpoint({"completed": done})
+            value = fn()
+            run_dir.log(phase=list(key), result=_brief(value))
+            done.record(key, value)
         return done[key]
 
     for name, kind, key, condition in _phases(config):
-        is_online = "/online/" in key
+        is_online = key[1] == "online"
 
         def tune(name=name, kind=kind, condition=condition, is_online=is_online):
             return _tune(config, data_for(name, kind)[0], condition, tricks=is_online, device=device)
 
         def compare(name=name, kind=kind, key=key, condition=condition):
             data, prep = data_for(name, kind)
-            tuned = done[f"{key}/tune"]["chosen"]
-            trick_lrs = done[f"{name}/online/{kind}/tune"]["chosen"]
+            tuned = done[(*key, "tune")]["chosen"]
+            trick_lrs = done[name, "online", kind, "tune"]["chosen"]
             return {"preprocessing": prep} | _compare(config, data, condition, tuned, trick_lrs, device)
 
-        phase(f"{key}/tune", tune)
+        phase((*key, "tune"), tune)
         phase(key, compare)
     results = _assemble(config, done)
     results["figures"] = plot_all(config, results, run_dir, names=NAMES, labels=LABELS)
@@ -609,12 +610,12 @@ def _brief(value: dict[str, Any]) -> Any:
     return {m: round(v["mean"], 4) for m, v in value.items() if m in METHODS}
 
 
-def _assemble(config: OjaOnlineConfig, done: dict[str, Any]) -> dict[str, Any]:
+def _assemble(config: OjaOnlineConfig, done: Mapping[Key, Any]) -> dict[str, Any]:
     """Results by data set: ``online`` per preprocessing, ``depth`` and ``init`` per setting, each with its tuning."""
     out: dict[str, Any] = {}
     for name, _, key, _ in _phases(config):
-        sweep, setting = key.split("/")[1:]
-        condition = done[key] | {"tuning": done[f"{key}/tune"]}
+        _, sweep, setting = key
+        condition = done[key] | {"tuning": done[(*key, "tune")]}
         _merge_identical(condition, config)
         out.setdefault(sweep, {}).setdefault(name, {})[setting] = condition
     return out

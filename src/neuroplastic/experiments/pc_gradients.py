@@ -14,6 +14,7 @@ offsets (ours) and as absolute values (Torch2PC's storage, whose float32 cancell
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from neuroplastic.pc import first_energy_rise, fixed_pred_ratio
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, new_panels
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Ledger
 
 CNN = Literal["mnist_cnn", "cifar_cnn"]
 _DATASET = {"mnist_cnn": "mnist", "cifar_cnn": "cifar10"}
@@ -307,9 +309,9 @@ def _sweep(
     curves: dict[str, Any] = resume or {}
     jobs = [(variant, eta) for variant in sweep.variants for eta in config.sweep_etas]
     for variant, eta in progress(jobs, desc=f"{network} {sweep.title}"):
-        name = f"{variant}/{eta:g}"
-        if name not in curves:
-            curves[name] = sweep_curve(model, replace(sweep.variants[variant], eta=eta), *batch, sweep.grid)
+        by_eta = curves.setdefault(variant, {})
+        if f"{eta:g}" not in by_eta:
+            by_eta[f"{eta:g}"] = sweep_curve(model, replace(sweep.variants[variant], eta=eta), *batch, sweep.grid)
             save(curves)
     depth = _DEPTH[network]
     return {
@@ -320,7 +322,7 @@ def _sweep(
         "variants": {
             variant: {
                 "label": setting.variant_label,
-                "curves": {f"{eta:g}": curves[f"{variant}/{eta:g}"] for eta in config.sweep_etas},
+                "curves": {f"{eta:g}": curves[variant][f"{eta:g}"] for eta in config.sweep_etas},
             }
             for variant, setting in sweep.variants.items()
         },
@@ -359,25 +361,19 @@ def _sweep_batch(config: PCGradientsConfig, network: str, train, device: torch.d
 def run(config: PCGradientsConfig, run_dir: RunDir) -> dict[str, Any]:
     """Train every (network, setting), then run the sweeps on backprop's networks; a checkpoint resumes any part."""
     device = resolve_device(config.device)
-    state = run_dir.load_checkpoint() or {"phase": None, "completed": {}, "trained": {}}
-    completed: dict[str, Any] = state["completed"]
-    trained: dict[str, Any] = state["trained"]  # final weights of the backprop settings, for the sweeps
+    ledger = Ledger.load(run_dir)
     by_key = dict(settings(config))
     sweep_of = {sweep.key: sweep for sweep in sweeps(config)}
     data: dict[str, Any] = {}
-    for phase, (network, key) in enumerate(_parts(config)):
-        name = f"{network}/{key}"
-        if name in completed:
+    for part in _parts(config):
+        if part in ledger:
             continue
+        network, key = part
         if network not in data:
             data = {network: _load(config, network, run_dir)}
-        resume = state.get("partial") if state["phase"] == phase else None
-
-        def save(partial: dict[str, Any], phase: int = phase) -> None:
-            run_dir.save_checkpoint({"phase": phase, "partial": partial, "completed": completed, "trained": trained})
-
+        resume, save = ledger.partial(part), functools.partial(ledger.save_partial, part)
         if key in by_key:
-            completed[name], model = _train(
+            result, model = _train(
                 config,
                 network=network,
                 setting=by_key[key],
@@ -388,21 +384,21 @@ def run(config: PCGradientsConfig, run_dir: RunDir) -> dict[str, Any]:
                 save=save,
             )
             if by_key[key].mode == "backprop":
-                trained[name] = model.state_dict()
-            run_dir.log(network=network, setting=key, finished=True, test_accuracy=completed[name]["test_accuracy"])
+                # the sweeps' networks; recorded first, so a kill before the next record only repeats the test
+                ledger.record(("weights", *part), model.state_dict())
+            run_dir.log(network=network, setting=key, finished=True, test_accuracy=result["test_accuracy"])
         else:
             sweep = sweep_of[key]
             model = make_network(network, config.seed, device)
-            model.load_state_dict(trained[f"{network}/{sweep.trained_by}"])
+            model.load_state_dict(ledger["weights", network, sweep.trained_by])
             batch = _sweep_batch(config, network, data[network][0], device)
-            completed[name] = _sweep(
-                config, network=network, sweep=sweep, model=model, batch=batch, resume=resume, save=save
-            )
+            result = _sweep(config, network=network, sweep=sweep, model=model, batch=batch, resume=resume, save=save)
             run_dir.log(network=network, sweep=key, finished=True)
+        ledger.record(part, result)
     results: dict[str, Any] = {network: {} for network in config.networks}
     sweep_results: dict[str, Any] = {network: {} for network in config.networks}
     for network, key in _parts(config):
-        (sweep_results if key in sweep_of else results)[network][key] = completed[f"{network}/{key}"]
+        (sweep_results if key in sweep_of else results)[network][key] = ledger[network, key]
     closed_form = {
         network: [_closed_form(config.eta, config.n, _DEPTH[network], l) for l in range(1, _DEPTH[network] + 1)]
         for network in config.networks

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from neuroplastic.runs.bootstrap import format_percent_interval
 from neuroplastic.runs.experiment import Experiment, ReportRow
 from neuroplastic.runs.figures import close, interval_caption, new_figure, seed_error_bar
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Key, Ledger
 
 TrainNetwork = Literal["mnist_cnn", "mlp"]
 Dataset = Literal["mnist", "fashion_mnist"]
@@ -89,10 +91,6 @@ class PCTrainConfig(DataExperimentConfig):
         }
 
 
-def _key(network: str, dataset: str, mode: str, seed: int) -> str:
-    return f"{network}/{dataset}/{mode}/{seed}"
-
-
 def _train_cell(
     config: PCTrainConfig, *, network: str, setting: Setting, seed: int, data, label: str, device: torch.device
 ) -> dict[str, Any]:
@@ -123,12 +121,11 @@ def run(config: PCTrainConfig, run_dir: RunDir) -> dict[str, Any]:
     Cells run seed by seed, so a stopped run has every setting at its first seeds.
     """
     device = resolve_device(config.device)
-    state = run_dir.load_checkpoint()
-    cells: dict[str, Any] = state["cells"] if state else {}
+    cells = Ledger.load(run_dir)
     seeds = [config.seed + i for i in range(config.seeds)]
     for dataset in config.datasets:
         keys = [(net, mode, s) for s in seeds for net in config.networks for mode in config.settings()]
-        pending = [(net, mode, s) for net, mode, s in keys if _key(net, dataset, mode, s) not in cells]
+        pending = [(net, mode, s) for net, mode, s in keys if (net, dataset, mode, s) not in cells]
         data = (
             load_train_test(
                 dataset,
@@ -141,9 +138,9 @@ def run(config: PCTrainConfig, run_dir: RunDir) -> dict[str, Any]:
             else None
         )
         for network, mode, seed in pending:
-            key = _key(network, dataset, mode, seed)
+            cell = (network, dataset, mode, seed)
             label = f"{network} {dataset} {mode} seed {seed}"
-            cells[key] = _train_cell(
+            result = _train_cell(
                 config,
                 network=network,
                 setting=config.settings()[mode],
@@ -152,19 +149,24 @@ def run(config: PCTrainConfig, run_dir: RunDir) -> dict[str, Any]:
                 label=label,
                 device=device,
             )
-            run_dir.log(cell=key, test_accuracy=cells[key]["test_accuracy"], epoch_seconds=cells[key]["epoch_seconds"])
-            run_dir.save_checkpoint({"cells": cells})
+            run_dir.log(cell=list(cell), test_accuracy=result["test_accuracy"], epoch_seconds=result["epoch_seconds"])
+            cells.record(cell, result)
     results = _aggregate(config, cells, seeds)
-    return {"results": results, "cells": cells, "figures": [_plot(config, results, run_dir)], "notes": _notes(config)}
+    return {
+        "results": results,
+        "cells": {"/".join(map(str, cell)): result for cell, result in cells.items()},
+        "figures": [_plot(config, results, run_dir)],
+        "notes": _notes(config),
+    }
 
 
-def _aggregate(config: PCTrainConfig, cells: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+def _aggregate(config: PCTrainConfig, cells: Mapping[Key, Any], seeds: list[int]) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for network in config.networks:
         for dataset in config.datasets:
-            base = statistics.mean(cells[_key(network, dataset, _BASELINE, s)]["epoch_seconds"] for s in seeds)
+            base = statistics.mean(cells[network, dataset, _BASELINE, s]["epoch_seconds"] for s in seeds)
             for mode in config.settings():
-                runs = [cells[_key(network, dataset, mode, s)] for s in seeds]
+                runs = [cells[network, dataset, mode, s] for s in seeds]
                 accuracies = [r["test_accuracy"] for r in runs]
                 seconds = statistics.mean(r["epoch_seconds"] for r in runs)
                 results.setdefault(network, {}).setdefault(dataset, {})[mode] = {

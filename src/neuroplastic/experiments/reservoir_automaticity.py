@@ -27,6 +27,7 @@ from neuroplastic.runs.bootstrap import t_interval
 from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, new_figure
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Ledger
 
 QUANTITIES = {
     "D_removed": "deviation, exploratory pathway removed",
@@ -87,8 +88,9 @@ def run(config: ReservoirAutomaticityConfig, run_dir: RunDir) -> dict[str, Any]:
     sim = Simulation(net, Supertrex(p.supertrex), p.task, threads=config.threads, on_divergence="drop")
     T = config.period
     trials: list[dict[str, Any]] = []
-    state = run_dir.load_checkpoint()
-    if state:
+    ledger = Ledger.load(run_dir)
+    state = ledger.partial(("training",))
+    if state is not None:
         trials = state["trials"]
         sim.load_state_dict(state["simulation"])
     tick = time.perf_counter()
@@ -115,7 +117,7 @@ def run(config: ReservoirAutomaticityConfig, run_dir: RunDir) -> dict[str, Any]:
         }
         trials.append(record)
         run_dir.log(**record)
-        run_dir.save_checkpoint({"trials": trials, "simulation": sim.state_dict()})
+        ledger.save_partial(("training",), {"trials": trials, "simulation": sim.state_dict()})
     results = {
         "seeds": seeds,
         "trials": trials,

@@ -11,6 +11,7 @@ of the basal-ganglia-as-tutor account the paper follows, as a paired difference 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,6 +29,7 @@ from neuroplastic.runs.bootstrap import t_interval
 from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, label_empty, new_figure
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Ledger
 
 PROTOCOL = {"authors": "authors' protocol", "closed_loop": "closed loop"}
 PATHWAY = {"removed": "removed", "kept": "kept frozen", "kept_learning": "kept and learning (W₁ frozen)"}
@@ -293,22 +295,18 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
     (kept) and then removed, which is exactly the control's 'removed' test.
     """
     motor = _motor_config(config)
-    state = run_dir.load_checkpoint()
-    done: dict[str, Any] = state["done"] if state else {}
+    ledger = Ledger.load(run_dir)
     for name, (description, plan) in conditions(config).items():
-        if name in done or name not in config.interventions:
+        if (name,) in ledger or name not in config.interventions:
             continue
-        partial = state.get("partial") if state else None
         result, sim, replay = train_and_test(
             motor,
             config.preset,
             "supertrex",
             config.clock,
             plan=plan,
-            checkpoint=lambda training, name=name: run_dir.save_checkpoint(
-                {"done": done, "partial": training | {"condition": name}}
-            ),
-            resume=partial if partial and partial["condition"] == name else None,
+            checkpoint=functools.partial(ledger.save_partial, (name,)),
+            resume=ledger.partial((name,)),
         )
         trained = sim.state()
         deviations = {f"removed/{k}": v for k, v in result["deviation"].items()}
@@ -320,18 +318,22 @@ def run(config: ReservoirLesionsConfig, run_dir: RunDir) -> dict[str, Any]:
             )
             corrupted = {k: v for k, v in deviations.items() if k.startswith("removed/")}
             corrupted |= _test_both_protocols(sim, trained, replay, config, pathological, learn=False, label="kept")
-            done["pathological_output"] = _entry(
-                f"trained network, then z₂ corrupted by offset {config.corrupt_offset:g} + "
-                f"{config.corrupt_noise:g}·U[−1, 1]",
-                corrupted,
-                result,
+            # recorded before the control: a kill between the two records repeats the control's last trial only
+            ledger.record(
+                ("pathological_output",),
+                _entry(
+                    f"trained network, then z₂ corrupted by offset {config.corrupt_offset:g} + "
+                    f"{config.corrupt_noise:g}·U[−1, 1]",
+                    corrupted,
+                    result,
+                ),
             )
             deviations |= _test_both_protocols(
                 sim, trained, replay, config, KEPT_LEARNING, learn=True, label="kept_learning"
             )
-        done[name] = _entry(description, deviations, result)
         run_dir.log(condition=name, deviation=deviations, final_norms=result["final_norms"])
-        run_dir.save_checkpoint({"done": done})
+        ledger.record((name,), _entry(description, deviations, result))
+    done = {name: entry for (name,), entry in ledger.items()}
     notes = [
         f"SUPERTREX, {config.preset}, N = {config.n}, {config.train_trials} training trials of {config.period} steps, "
         f"{config.test_trials} test trials, seeds {config.seed}–{config.seed + config.seeds - 1}"

@@ -9,6 +9,7 @@ D = √(low-passed squared hand error), as in ReScience's replication.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from neuroplastic.runs.bootstrap import t_interval
 from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.figures import close, label_empty, new_figure
 from neuroplastic.runs.folder import RunDir
+from neuroplastic.runs.ledger import Ledger
 
 Algorithm = Literal["force", "rmhl", "supertrex"]
 ALGORITHMS: dict[str, tuple[Algorithm, ...]] = {
@@ -327,22 +329,21 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
 
     A checkpoint after every training trial and every finished condition makes a killed run resume there.
     """
-    state = run_dir.load_checkpoint()
-    done: dict[str, Any] = state["done"] if state else {}
+    ledger = Ledger.load(run_dir)
+    done: dict[str, Any] = {}
     for name, algorithm, clock in _conditions(config):
         key = condition_key(name, algorithm, clock)
-        if key in done:
+        part = (name, algorithm, "clock" if clock else "none")
+        if part in ledger:
+            done[key] = ledger[part]
             continue
-        partial = state.get("partial") if state else None
         result, _, _ = train_and_test(
             config,
             name,
             algorithm,
             clock,
-            checkpoint=lambda training, key=key: run_dir.save_checkpoint(
-                {"done": done, "partial": training | {"condition": key}}
-            ),
-            resume=partial if partial and partial["condition"] == key else None,
+            checkpoint=functools.partial(ledger.save_partial, part),
+            resume=ledger.partial(part),
         )
         result["summary"] = {k: summary_stats(v) for k, v in result["deviation"].items()}
         done[key] = result
@@ -353,7 +354,7 @@ def run(config: ReservoirMotorConfig, run_dir: RunDir) -> dict[str, Any]:
             dropped=result["dropped"],
             seconds=result["seconds"],
         )
-        run_dir.save_checkpoint({"done": done})
+        ledger.record(part, result)
     figures = [_plot_trajectories(done, run_dir), _plot_D(done, run_dir), _plot_norms(done, run_dir)]
     step = _step_seconds(configured_preset(config, config.presets[0], clock=False))
     notes = [

@@ -5,7 +5,7 @@ Layout::
     config.yaml        resolved config (written once; a different config in the same folder is an error)
     environment.json   versions, device, seed, git commit, command line, data sources
     metrics.jsonl      append-only, one JSON object per line
-    checkpoint.pt      latest checkpoint (atomic), with the number of metric lines it covers
+    checkpoint.pt      the run's resume ledger (`neuroplastic.runs.ledger`, atomic), with the metric lines it covers
     figures/*.png
     results.json       written last and atomically: its presence means the run finished
     report.md          the run's report, written after results.json
@@ -144,7 +144,10 @@ class RunDir:
         return records
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
-        """Atomically save ``state`` (tensors, numbers, lists, dicts) with the count of metrics logged so far."""
+        """Atomically save ``state`` (tensors, numbers, lists, dicts) with the count of metrics logged so far.
+
+        Experiments save through their run's `Ledger`, which keeps its entries here.
+        """
         payload = {"state": state, "metrics_lines": len(self.metrics())}
         buffer = io.BytesIO()
         torch.save(payload, buffer)  # then written as bytes: a full disk raises OSError, not torch's RuntimeError
