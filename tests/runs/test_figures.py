@@ -183,7 +183,15 @@ def test_oja_sweep_figures_have_integer_depth_ticks_plain_log_ticks_and_t_interv
     recorder = FigureRecorder()
     names = {m: oja_online.NAMES[m] for m in config.methods}
     colours = dict(zip(names, distinct_colours(len(names)), strict=True))
-    oja_figures._sweeps(config, oja_results(config, accuracies), "mnist", "MNIST", colours, names, recorder)
+    oja_figures._sweeps(
+        config,
+        oja_results(config, accuracies),
+        name="mnist",
+        label="MNIST",
+        colours=colours,
+        names=names,
+        run_dir=recorder,
+    )
 
     figure = recorder.figures["accuracy_sweeps_mnist"]
     depth_ax, init_ax = figure.axes
