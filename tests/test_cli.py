@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -47,3 +48,31 @@ def test_console_script_exit_code():
         text=True,
     )
     assert result.returncode != 0 and "unknown key 'lr'" in result.stderr
+
+
+def test_version_prints_the_package_version(capsys):
+    from neuroplastic import __version__
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"neuroplastic {__version__}"
+
+
+@pytest.mark.parametrize("argv", [["--quiet", "list"], ["list", "--quiet"], ["data", "list", "--quiet"]])
+def test_quiet_is_accepted_before_or_after_the_subcommand(argv, monkeypatch):
+    calls = []
+    monkeypatch.setattr("neuroplastic.cli.set_quiet", calls.append)
+    assert main(argv) == 0
+    assert calls == [True]
+
+
+def test_importing_the_library_leaves_the_plotting_backend_alone():
+    """A notebook's backend survives importing the experiments and the run machinery."""
+    code = (
+        "import matplotlib; matplotlib.use('template'); "
+        "import neuroplastic.experiments, neuroplastic.runs, neuroplastic.runs.figures; "
+        "print(matplotlib.get_backend())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == "template"

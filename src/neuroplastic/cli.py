@@ -9,15 +9,30 @@ import sys
 import time
 from pathlib import Path
 
+from neuroplastic import __version__
 from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.core.progress import set_quiet
 from neuroplastic.data.errors import DataUnavailableError
 from neuroplastic.runs.config import ConfigError, config_to_yaml, describe_fields
 from neuroplastic.runs.errors import RunFolderError
+from neuroplastic.runs.figures import use_file_backend
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+QUIET_HELP = "no progress bars (automatic when not a terminal)"
+
+
+class _Subcommands:
+    """Subcommands that accept ``--quiet`` after their name too (``neuroplastic run X --quiet``)."""
+
+    def __init__(self, action: argparse._SubParsersAction) -> None:
+        self.action = action
+        self.quiet = argparse.ArgumentParser(add_help=False)
+        self.quiet.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP)
+
+    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
+        return self.action.add_parser(name, parents=[self.quiet], **kwargs)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,8 +40,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="neuroplastic",
         description="Biologically plausible learning rules: run and reproduce the papers' experiments.",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars (automatic when not a terminal)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+    parser.add_argument("--version", action="version", version=f"neuroplastic {__version__}")
+    commands = _Subcommands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
 
     commands.add_parser("list", help="every registered experiment with a one-line description")
 
@@ -69,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_sweep_parsers(commands)
 
     data = commands.add_parser("data", help="fetch data sets into the cache, or list the cache")
-    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    data_commands = _Subcommands(data.add_subparsers(dest="data_command", required=True, metavar="ACTION"))
     fetch = data_commands.add_parser("fetch", help="fetch a data set (or all) into the cache")
     fetch.add_argument("names", nargs="+", metavar="NAME", help="a data set name, or `all`")
     fetch.add_argument("--force", action="store_true", help="fetch again even if cached and valid")
@@ -136,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.quiet:
         set_quiet(True)
+    use_file_backend()
     command_line = ["neuroplastic", *(sys.argv[1:] if argv is None else argv)]
     try:
         return _dispatch(args, command_line)

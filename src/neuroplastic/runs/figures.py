@@ -1,4 +1,7 @@
-"""Matplotlib set up for files only (no screen needed), with one house style and the helpers every figure shares.
+"""Figures written to files, with one house style and the helpers every figure shares.
+
+Importing this module chooses no plotting backend (a notebook keeps its own); the command line, which only writes
+files, uses Agg (`use_file_backend`).
 
 Error bars and bands over seeds are 95% Student-t intervals of the mean (`seed_error_bar`, `interval_caption`),
 never standard deviations; sweep axes carry ticks at the swept values only (`ticks_at`), count axes at whole
@@ -9,22 +12,27 @@ numbers (`integer_ticks`); lines that must be told apart take `distinct_colours`
 from __future__ import annotations
 
 import math
+import os
 import textwrap
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 
-matplotlib.use("Agg")
+from neuroplastic.runs.bootstrap import CI_LEVEL, t_interval
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator  # noqa: E402
 
-from neuroplastic.runs.bootstrap import CI_LEVEL, t_interval  # noqa: E402
+def use_file_backend() -> None:
+    """Draw with Agg (files only, no screen), unless the user chose a backend in ``MPLBACKEND``."""
+    if not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
+
 
 Axis = Literal["x", "y"]
 # Qualitative palettes: tab10's ten hues are pairwise at least ~27 CIELAB ΔE apart; tab20 adds a lighter partner

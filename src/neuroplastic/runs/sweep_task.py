@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m neuroplastic.runs.sweep_task SWEEP_DIR INDEX", file=sys.stderr)
         return 2
     from neuroplastic.core.progress import set_quiet
+    from neuroplastic.runs.figures import use_file_backend
 
     set_quiet(True)
+    use_file_backend()
     try:
         print(run_planned(args[0], int(args[1])))
     except Exception:  # noqa: BLE001 - recorded in error.json; the traceback goes to the worker's log
