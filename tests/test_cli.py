@@ -76,3 +76,9 @@ def test_importing_the_library_leaves_the_plotting_backend_alone():
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "template"
+
+
+def test_a_misspelt_experiment_gets_one_line_with_the_closest_name(capsys):
+    assert main(["run", "reservoir-lesion", "--quick"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "did you mean 'reservoir-lesions'?" in err

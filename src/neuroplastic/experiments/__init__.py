@@ -15,6 +15,7 @@ from neuroplastic.experiments import (
     reservoir_lesions,
     reservoir_motor,
 )
+from neuroplastic.runs.config import did_you_mean
 from neuroplastic.runs.experiment import Experiment, ExperimentConfig, ReportRow
 from neuroplastic.runs.reference import load_experiment
 
@@ -44,8 +45,8 @@ def get_experiment(name: str) -> Experiment:
         return EXPERIMENTS[name]
     except KeyError:
         raise KeyError(
-            f"unknown experiment {name!r}; registered: {', '.join(sorted(EXPERIMENTS))} "
-            "(or your own as package.module:attribute)"
+            f"unknown experiment {name!r}{did_you_mean(name, EXPERIMENTS)}; "
+            f"registered: {', '.join(sorted(EXPERIMENTS))} (or your own as package.module:attribute)"
         ) from None
 
 

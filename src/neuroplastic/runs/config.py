@@ -12,6 +12,7 @@ import hashlib
 import json
 import types
 import typing
+from collections.abc import Iterable
 from typing import Any, Literal, TypeVar, Union
 
 import yaml
@@ -120,7 +121,7 @@ def apply_overrides(config: C, overrides: list[str]) -> C:
         if not sep:
             problems.append(f"{item!r} is not of the form key=value")
         elif key not in types_:
-            problems.append(f"unknown key {key!r}{_did_you_mean(key, types_)}")
+            problems.append(f"unknown key {key!r}{did_you_mean(key, types_)}")
         elif key in given:
             problems.append(f"{key} is given twice ({given[key]!r} and {item!r}): give it once")
         else:
@@ -137,7 +138,7 @@ def apply_overrides(config: C, overrides: list[str]) -> C:
 def config_from_dict(cls: type[C], values: dict[str, Any]) -> C:
     """Build a ``cls`` from plain data (e.g. a ``config.yaml``), checking keys and types."""
     types_ = field_types(cls)
-    problems = [f"unknown key {key!r}{_did_you_mean(key, types_)}" for key in values if key not in types_]
+    problems = [f"unknown key {key!r}{did_you_mean(key, types_)}" for key in values if key not in types_]
     coerced = {}
     for key, value in values.items():
         if key in types_:
@@ -183,8 +184,9 @@ def _construct(cls: type[C], values: dict[str, Any]) -> C:
         raise ConfigError(f"invalid config for {cls.__name__}: {err}") from err
 
 
-def _did_you_mean(key: str, known: dict[str, Any]) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known`` to a misspelt ``name``, or an empty string."""
+    close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
