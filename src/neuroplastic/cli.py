@@ -13,9 +13,9 @@ from neuroplastic import __version__
 from neuroplastic.core.divergence import DivergenceError
 from neuroplastic.core.progress import set_quiet
 from neuroplastic.data.errors import DataUnavailableError
+from neuroplastic.runs.backend import use_file_backend
 from neuroplastic.runs.config import ConfigError, config_to_yaml, describe_fields
 from neuroplastic.runs.errors import RunFolderError
-from neuroplastic.runs.figures import use_file_backend
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1

@@ -1,7 +1,7 @@
 """Figures written to files, with one house style and the helpers every figure shares.
 
 Importing this module chooses no plotting backend (a notebook keeps its own); the command line, which only writes
-files, uses Agg (`use_file_backend`).
+files, uses Agg (`neuroplastic.runs.backend.use_file_backend`).
 
 Error bars and bands over seeds are 95% Student-t intervals of the mean (`seed_error_bar`, `interval_caption`),
 never standard deviations; sweep axes carry ticks at the swept values only (`ticks_at`), count axes at whole
@@ -12,7 +12,6 @@ numbers (`integer_ticks`); lines that must be told apart take `distinct_colours`
 from __future__ import annotations
 
 import math
-import os
 import textwrap
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -26,13 +25,6 @@ from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 
 from neuroplastic.runs.bootstrap import CI_LEVEL, t_interval
-
-
-def use_file_backend() -> None:
-    """Draw with Agg (files only, no screen), unless the user chose a backend in ``MPLBACKEND``."""
-    if not os.environ.get("MPLBACKEND"):
-        matplotlib.use("Agg")
-
 
 Axis = Literal["x", "y"]
 # Qualitative palettes: tab10's ten hues are pairwise at least ~27 CIELAB ΔE apart; tab20 adds a lighter partner

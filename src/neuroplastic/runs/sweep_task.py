@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m neuroplastic.runs.sweep_task SWEEP_DIR INDEX", file=sys.stderr)
         return 2
     from neuroplastic.core.progress import set_quiet
-    from neuroplastic.runs.figures import use_file_backend
+    from neuroplastic.runs.backend import use_file_backend
 
     set_quiet(True)
     use_file_backend()
